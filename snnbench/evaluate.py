@@ -1,0 +1,80 @@
+"""`snnbench evaluate`: run a method on a task over seeds, resumably, into a result file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable
+
+from snnbench.environment import environment
+from snnbench.errors import ResultFileError
+from snnbench.harness import run_seed
+from snnbench.methods import get_method
+from snnbench.results import build_document, result_path, write_atomic
+from snnbench.tasks.base import Task
+
+# (seed, done, total) within the current seed's training; the CLI draws it as a progress bar.
+SeedProgress = Callable[[int, int, int], None]
+
+
+def read_result(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ResultFileError(f"{path}: cannot read result file ({exc}); fix or delete it, or pass --force") from exc
+
+
+def evaluate(
+    method_name: str,
+    task: Task,
+    seeds: list[int],
+    preset: str = "paper",
+    out_dir: str | Path = "results",
+    data_dir: str | None = None,
+    force: bool = False,
+    progress: SeedProgress = lambda seed, done, total: None,
+) -> dict:
+    """Run the seeds not yet in the result file; write the file after every seed."""
+    method = get_method(method_name)
+    resolved = method.config(preset, task)
+    splits = task.load(data_dir)
+    header = json.loads(json.dumps({
+        "method": {
+            "name": method.name,
+            "version": method.version,
+            "description": method.description,
+            "paper": method.paper,
+            "preset": preset,
+            "config": resolved.settings,
+            "grid": resolved.grid,
+        },
+        "task": {
+            "id": task.id,
+            "family": task.family,
+            "version": task.version,
+            "primary_metric": task.primary_metric,
+            "fingerprints": {name: split.fingerprint() for name, split in splits.items()},
+        },
+    }))
+    path = result_path(out_dir, method.name, task.id)
+    runs: list[dict] = []
+    document: dict | None = None
+    if path.exists() and not force:
+        document = read_result(path)
+        for key in ("method", "task"):
+            if document.get(key) != header[key]:
+                raise ResultFileError(
+                    f"{path} holds results for a different {key} definition (config, preset, version or "
+                    "data); pass --force to replace it or --out to write elsewhere"
+                )
+        runs = document["runs"]
+    done = {r["seed"] for r in runs}
+    candidates = resolved.candidates()
+    for seed in (s for s in seeds if s not in done):
+        run = run_seed(method, task, splits, candidates, sorted(resolved.grid), seed,
+                       lambda d, t, s=seed: progress(s, d, t))
+        runs.append(run)
+        document = build_document(header, runs, environment())
+        write_atomic(path, document)
+    assert document is not None
+    return document

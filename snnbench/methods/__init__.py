@@ -1,0 +1,31 @@
+"""The method registry: every method, built in or external, is an entry point.
+
+`pyproject.toml` registers the built-in methods under the `snnbench.methods` group; an
+external package registers its own the same way, and `snnbench methods` lists it.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import EntryPoint, entry_points
+
+from snnbench.errors import SnnbenchError, UnknownNameError
+from snnbench.methods.base import FitData, Method
+
+__all__ = ["FitData", "Method", "available_methods", "get_method"]
+
+GROUP = "snnbench.methods"
+
+
+def available_methods() -> dict[str, EntryPoint]:
+    return {ep.name: ep for ep in sorted(entry_points(group=GROUP), key=lambda e: e.name)}
+
+
+def get_method(name: str) -> Method:
+    methods = available_methods()
+    if name not in methods:
+        raise UnknownNameError("method", name, list(methods))
+    try:
+        cls = methods[name].load()
+    except ImportError as exc:
+        raise SnnbenchError(f"method {name!r} cannot be loaded: {exc}") from exc
+    return cls()

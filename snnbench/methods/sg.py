@@ -1,0 +1,109 @@
+"""sg: surrogate-gradient training of the canonical LIF network (methods.md sections 3-4).
+
+One recipe for every simulator: ATan surrogate, Adam, mini-batches, ReduceLROnPlateau(0.5,
+patience 10) on val accuracy, keep the best val state.  `sg` trains our own torch simulator;
+`sg-snntorch` and `sg-spikingjelly` (in baselines/) subclass this and only swap the module
+that is trained, so that any difference between them comes from the library.
+
+The trained weights are always handed back as a canonical `LIFNetwork`, which the harness
+runs to score every method the same way.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+from snnbench.methods.base import FitData, Method, network_spec
+from snnbench.models.lif import LIFNetwork
+from snnbench.tasks.base import Split, Task
+
+
+def task_loss(logits: torch.Tensor, y: torch.Tensor, task: Task) -> torch.Tensor:
+    """Cross-entropy on the last step (sequence tasks) or per head on every step (token)."""
+    if task.kind == "sequence":
+        return nn.functional.cross_entropy(logits, y)
+    loss, start = logits.new_zeros(()), 0
+    for i, (_, classes) in enumerate(task.heads):
+        head = logits[..., start : start + classes]
+        loss = loss + nn.functional.cross_entropy(head.reshape(-1, classes), y[..., i].reshape(-1))
+        start += classes
+    return loss
+
+
+@torch.no_grad()
+def selection_accuracy(logits: torch.Tensor, y: torch.Tensor, task: Task) -> float:
+    """The training loop's own val signal (early stopping only; never reported).
+
+    For token tasks this is teacher-forced: every head right at a position.
+    """
+    if task.kind == "sequence":
+        return (logits.argmax(-1) == y).double().mean().item()
+    right, start = torch.ones(y.shape[:2], dtype=torch.bool), 0
+    for i, (_, classes) in enumerate(task.heads):
+        right &= logits[..., start : start + classes].argmax(-1) == y[..., i]
+        start += classes
+    return right.double().mean().item()
+
+
+def predict(module: nn.Module, split: Split, batch_size: int) -> torch.Tensor:
+    module.eval()
+    with torch.no_grad():
+        return torch.cat([module(xb) for xb in split.inputs().split(batch_size)])
+
+
+def train_surrogate_gradient(module: nn.Module, data: FitData, config: dict, seed: int) -> nn.Module:
+    """The shared recipe; returns `module` loaded with its best val state."""
+    task, train = data.task, data.train
+    generator = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.Adam(module.parameters(), lr=config["lr"])
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5, patience=10)
+    x, y = train.inputs(), train.targets()
+    epochs, batch_size = config["epochs"], config["batch_size"]
+    best, best_state, stale = -1.0, copy.deepcopy(module.state_dict()), 0
+    for epoch in range(epochs):
+        module.train()
+        for idx in torch.randperm(len(train), generator=generator).split(batch_size):
+            optimizer.zero_grad()
+            task_loss(module(x[idx]), y[idx], task).backward()
+            optimizer.step()
+        score = selection_accuracy(predict(module, data.val, 4096), data.val.targets(), task)
+        scheduler.step(score)
+        if score > best:
+            best, best_state, stale = score, copy.deepcopy(module.state_dict()), 0
+        else:
+            stale += 1
+        data.progress(epoch + 1, epochs)
+        if stale >= config.get("early_stop", epochs) or best == 1.0:
+            break
+    module.load_state_dict(best_state)
+    return module
+
+
+class SurrogateGradient(Method):
+    name = "sg"
+    description = "Surrogate-gradient (ATan) training of the canonical LIF network, plain torch."
+    paper = "Neftci, Mostafa, Zenke, IEEE Signal Processing Magazine 2019 (surrogate gradients)"
+    config_resource = "snnbench.methods:configs/sg.toml"
+
+    def init_network(self, data: FitData, config: dict, seed: int) -> LIFNetwork:
+        torch.manual_seed(seed)
+        net = LIFNetwork(network_spec(data.task, config))
+        generator = torch.Generator().manual_seed(seed)
+        net.init_hidden(generator, gain=config["init_gain"])
+        nn.init.normal_(net.readout.weight, std=1 / net.spec.p_last**0.5, generator=generator)
+        return net
+
+    def to_module(self, net: LIFNetwork) -> nn.Module:
+        """The module that is trained; subclasses build it with an SNN library."""
+        return net
+
+    def to_network(self, module: nn.Module) -> LIFNetwork:
+        """The trained module's weights as a canonical network."""
+        return module
+
+    def fit(self, data: FitData, config: dict, seed: int) -> LIFNetwork:
+        module = self.to_module(self.init_network(data, config, seed))
+        return self.to_network(train_surrogate_gradient(module, data, config, seed))

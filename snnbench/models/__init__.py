@@ -1,0 +1,1 @@
+"""Network models: the canonical LIF network that every method is scored as."""

@@ -1,0 +1,202 @@
+"""The canonical parallel LIF network (methods.md section 1), in plain torch.
+
+    u_t = beta * r_{t-1} + W h_t      s_t = 1[u_t - theta >= 0]      r_t = u_t - theta * s_t
+
+K independent branches, each a stack of depth - 1 LIF layers (inner width p_rec / K, last
+width p_last / K), read out linearly from the concatenated last-layer features.
+
+Three ways to run it:
+* `features` / `run`: fast, no grad.  The LIF has no recurrent weights, so each layer is one
+  matrix product over all (step, sample) rows followed by an elementwise scan over time,
+  done in place; this is what makes feature extraction on thousands of sequences cheap.
+* `forward`: differentiable with the ATan surrogate (for surrogate-gradient training).
+* `init_state` / `step`: one time step at a time, for autoregressive evaluation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Literal, NamedTuple
+
+import torch
+from torch import nn
+
+from snnbench.models.surrogate import atan_spike
+
+Features = Literal["spike", "membrane", "analog"]
+
+
+@dataclass(frozen=True)
+class LIFSpec:
+    """Shape and dynamics of the network; stored in result files as the model description."""
+
+    n_in: int
+    n_out: int
+    depth: int = 3
+    p_rec: int = 512
+    p_last: int = 1024
+    branches: int = 2
+    beta: float = 0.99
+    theta: float = 1.0
+    features: Features = "spike"
+    every_step: bool = False
+
+    def __post_init__(self) -> None:
+        if self.depth < 2:
+            raise ValueError("depth counts weight layers and must be >= 2 (one LIF layer + readout)")
+        if self.p_rec % self.branches or self.p_last % self.branches:
+            raise ValueError(f"p_rec={self.p_rec} and p_last={self.p_last} must divide by branches={self.branches}")
+        if self.features not in ("spike", "membrane", "analog"):
+            raise ValueError(f"features must be spike, membrane or analog, not {self.features!r}")
+
+    @property
+    def widths(self) -> list[int]:
+        """Per-branch widths of the LIF layers, input side first."""
+        k = self.branches
+        return [self.p_rec // k] * (self.depth - 2) + [self.p_last // k]
+
+    @property
+    def num_neurons(self) -> int:
+        return self.branches * sum(self.widths)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class RunOutput(NamedTuple):
+    logits: torch.Tensor  # (n, C) or (n, T, C)
+    spikes: torch.Tensor  # (n,) total spikes of all hidden neurons over all steps
+
+
+class LIFNetwork(nn.Module):
+    """Hidden weights `hidden[l]` of shape (K, width_l, width_{l-1}); readout `readout`."""
+
+    def __init__(self, spec: LIFSpec):
+        super().__init__()
+        self.spec = spec
+        fan_in = [spec.n_in, *spec.widths[:-1]]
+        self.hidden = nn.ParameterList(
+            nn.Parameter(torch.zeros(spec.branches, w, f)) for w, f in zip(spec.widths, fan_in)
+        )
+        self.readout = nn.Linear(spec.p_last, spec.n_out)
+        nn.init.zeros_(self.readout.weight)
+        nn.init.zeros_(self.readout.bias)
+
+    # ------------------------------------------------------------------ weights
+    def init_hidden(self, generator: torch.Generator, gain: float | None = None) -> None:
+        """N(0, 1) weights (recon's witnesses), or N(0, gain^2 / fan_in) when gain is given."""
+        with torch.no_grad():
+            for w in self.hidden:
+                std = 1.0 if gain is None else gain / w.shape[-1] ** 0.5
+                w.copy_(torch.randn(w.shape, generator=generator, dtype=w.dtype) * std)
+
+    @property
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    # ------------------------------------------------------------------ fast path
+    @torch.no_grad()
+    def _scan_(self, currents: torch.Tensor, last: bool, count: torch.Tensor | None) -> None:
+        """In place: currents (K, T, n, w) become spikes, or the last layer's features.
+
+        `count` (n,) accumulates every spike of the layer (whatever is read out).
+        """
+        beta, theta, kind = self.spec.beta, self.spec.theta, self.spec.features
+        r = torch.zeros_like(currents[:, 0])
+        for t in range(currents.shape[1]):
+            u = currents[:, t]
+            u.add_(r, alpha=beta)  # u = beta * r + I
+            s = u >= theta
+            r = u - theta * s
+            if count is not None:
+                count += s.sum(dim=(0, 2))
+            if not last or kind == "spike":
+                u.copy_(s)
+            elif kind == "membrane":
+                u.copy_(r >= 0)
+            else:
+                u.copy_(r)
+
+    @torch.no_grad()
+    def _layers(self, x: torch.Tensor, count: torch.Tensor | None) -> torch.Tensor:
+        """Last-layer features (K, T, n, w) of x (n, T, n_in)."""
+        n, steps, _ = x.shape
+        h = x.transpose(0, 1).reshape(1, steps * n, -1).to(self.hidden[0].dtype)
+        for i, w in enumerate(self.hidden):
+            currents = torch.matmul(h, w.transpose(1, 2))  # (K, T*n, width): one product per layer
+            self._scan_(currents.view(w.shape[0], steps, n, -1), i == len(self.hidden) - 1, count)
+            h = currents
+        return h.view(h.shape[0], steps, n, -1)
+
+    def _flatten(self, feats: torch.Tensor) -> torch.Tensor:
+        """(K, T, n, w) -> (n, T, K*w) or, last step only, (n, K*w); branches concatenated."""
+        k, steps, n, w = feats.shape
+        if not self.spec.every_step:
+            return feats[:, -1].permute(1, 0, 2).reshape(n, k * w)
+        return feats.permute(2, 1, 0, 3).reshape(n, steps, k * w)
+
+    @torch.no_grad()
+    def features(self, x: torch.Tensor, batch_size: int = 2048) -> torch.Tensor:
+        """Read-out features: (n, p_last) at t = T, or (n, T, p_last) with every_step."""
+        return torch.cat([self._flatten(self._layers(xb, None)) for xb in x.split(batch_size)])
+
+    @torch.no_grad()
+    def run(self, x: torch.Tensor, batch_size: int = 2048) -> RunOutput:
+        """Logits and per-sample spike counts, fast and without grad."""
+        logits, spikes = [], []
+        for xb in x.split(batch_size):
+            count = torch.zeros(xb.shape[0], dtype=torch.int64)
+            logits.append(self.readout(self._flatten(self._layers(xb, count))))
+            spikes.append(count)
+        return RunOutput(torch.cat(logits), torch.cat(spikes))
+
+    # ------------------------------------------------------------------ differentiable path
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits with surrogate gradients: (n, C), or (n, T, C) with every_step."""
+        spec = self.spec
+        n, steps, _ = x.shape
+        h = x.transpose(0, 1).unsqueeze(1).to(self.hidden[0].dtype)  # (T, 1, n, n_in)
+        for i, w in enumerate(self.hidden):
+            currents = torch.matmul(h, w.transpose(1, 2).unsqueeze(0))  # (T, K, n, width)
+            r = torch.zeros_like(currents[0])
+            outs = []
+            for t in range(steps):
+                u = spec.beta * r + currents[t]
+                s = atan_spike(u - spec.theta)
+                r = u - spec.theta * s.detach()  # reset without gradient, as in snntorch
+                last = i == len(self.hidden) - 1
+                if not last or spec.features == "spike":
+                    outs.append(s)
+                elif spec.features == "membrane":
+                    outs.append(atan_spike(r))
+                else:
+                    outs.append(r)
+            h = torch.stack(outs)
+        feats = h.permute(0, 2, 1, 3)  # (T, n, K, w)
+        feats = feats.reshape(steps, n, -1)
+        if not spec.every_step:
+            return self.readout(feats[-1])
+        return self.readout(feats.transpose(0, 1))
+
+    # ------------------------------------------------------------------ step API
+    def init_state(self, n: int) -> list[torch.Tensor]:
+        """Zero post-reset membranes r, one (K, n, width) tensor per LIF layer."""
+        return [torch.zeros(w.shape[0], n, w.shape[1], dtype=w.dtype) for w in self.hidden]
+
+    @torch.no_grad()
+    def step(self, state: list[torch.Tensor], x_t: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
+        """One time step for all samples: (new state, logits (n, C), spikes (n,))."""
+        spec = self.spec
+        h = x_t.to(self.hidden[0].dtype).unsqueeze(0)  # (1, n, n_in)
+        new_state, count = [], torch.zeros(x_t.shape[0], dtype=torch.int64)
+        for i, (w, r) in enumerate(zip(self.hidden, state)):
+            u = spec.beta * r + torch.matmul(h, w.transpose(1, 2))
+            s = u >= spec.theta
+            r = u - spec.theta * s
+            count += s.sum(dim=(0, 2))
+            new_state.append(r)
+            h = s.to(u.dtype)
+            if i == len(self.hidden) - 1 and spec.features != "spike":
+                h = (r >= 0).to(u.dtype) if spec.features == "membrane" else r
+        feats = h.permute(1, 0, 2).reshape(x_t.shape[0], -1)
+        return new_state, self.readout(feats), count

@@ -1,0 +1,1 @@
+"""JSON Schemas of the files snnbench reads and writes (package data)."""
