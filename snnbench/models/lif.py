@@ -68,7 +68,34 @@ class RunOutput(NamedTuple):
     spikes: torch.Tensor  # (n,) total spikes of all hidden neurons over all steps
 
 
-class LIFNetwork(nn.Module):
+class UnrolledLIF(nn.Module):
+    """What every simulator of the canonical network shares: a readout over unrolled features.
+
+    Subclasses (ours here, the snntorch and spikingjelly twins in baselines/) implement
+    `_unroll`, which returns the last layer's features (T, n, p_last) and, if asked, appends
+    every layer's spikes (T, n, K * width) to `record`.
+    """
+
+    spec: LIFSpec
+    readout: nn.Linear
+
+    def _unroll(self, x: torch.Tensor, record: list[torch.Tensor] | None) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits with surrogate gradients: (n, C), or (n, T, C) with every_step."""
+        feats = self._unroll(x, None)
+        return self.readout(feats.transpose(0, 1) if self.spec.every_step else feats[-1])
+
+    def spike_trains(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Every LIF layer's spikes as (T, n, K * width), branches concatenated."""
+        record: list[torch.Tensor] = []
+        with torch.no_grad():
+            self._unroll(x, record)
+        return record
+
+
+class LIFNetwork(UnrolledLIF):
     """Hidden weights `hidden[l]` of shape (K, width_l, width_{l-1}); readout `readout`."""
 
     def __init__(self, spec: LIFSpec):
@@ -151,32 +178,31 @@ class LIFNetwork(nn.Module):
         return RunOutput(torch.cat(logits), torch.cat(spikes))
 
     # ------------------------------------------------------------------ differentiable path
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits with surrogate gradients: (n, C), or (n, T, C) with every_step."""
+    def _unroll(self, x: torch.Tensor, record: list[torch.Tensor] | None) -> torch.Tensor:
+        """Step by step with the surrogate; returns (T, n, p_last) last-layer features.
+
+        As in the fast path, each layer's input currents for all steps come from one batched
+        product; only the elementwise LIF update loops over time.
+        """
         spec = self.spec
         n, steps, _ = x.shape
-        h = x.transpose(0, 1).unsqueeze(1).to(self.hidden[0].dtype)  # (T, 1, n, n_in)
+        h = x.transpose(0, 1).reshape(1, steps * n, -1).to(self.hidden[0].dtype)  # (1, T*n, n_in)
         for i, w in enumerate(self.hidden):
-            currents = torch.matmul(h, w.transpose(1, 2).unsqueeze(0))  # (T, K, n, width)
-            r = torch.zeros_like(currents[0])
-            outs = []
+            currents = torch.matmul(h, w.transpose(1, 2)).view(w.shape[0], steps, n, -1)  # (K, T, n, w)
+            r = torch.zeros_like(currents[:, 0])
+            spikes, feats = [], []
             for t in range(steps):
-                u = spec.beta * r + currents[t]
+                u = spec.beta * r + currents[:, t]
                 s = atan_spike(u - spec.theta)
                 r = u - spec.theta * s.detach()  # reset without gradient, as in snntorch
-                last = i == len(self.hidden) - 1
-                if not last or spec.features == "spike":
-                    outs.append(s)
-                elif spec.features == "membrane":
-                    outs.append(atan_spike(r))
-                else:
-                    outs.append(r)
-            h = torch.stack(outs)
-        feats = h.permute(0, 2, 1, 3)  # (T, n, K, w)
-        feats = feats.reshape(steps, n, -1)
-        if not spec.every_step:
-            return self.readout(feats[-1])
-        return self.readout(feats.transpose(0, 1))
+                spikes.append(s)
+                feats.append(atan_spike(r) if spec.features == "membrane" else r)
+            h = torch.stack(spikes, 1)  # (K, T, n, w)
+            if record is not None:
+                record.append(h.permute(1, 2, 0, 3).reshape(steps, n, -1))
+            h = h.view(w.shape[0], steps * n, -1)
+        last = torch.stack(feats, 1) if spec.features != "spike" else h.view(-1, steps, n, h.shape[-1])
+        return last.permute(1, 2, 0, 3).reshape(steps, n, -1)
 
     # ------------------------------------------------------------------ step API
     def init_state(self, n: int) -> list[torch.Tensor]:

@@ -1,0 +1,20 @@
+"""Shared fixtures: the official MNIST test files from ../shared/data/mnist, when present."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+
+
+@pytest.fixture
+def mnist_test_files(tmp_path: Path) -> Path:
+    """A private copy of the official t10k files (tests may corrupt it)."""
+    if not (SHARED_MNIST / "t10k-images-idx3-ubyte.gz").is_file():
+        pytest.skip(f"official MNIST test files not found at {SHARED_MNIST} (shared/data/mnist is not part of the repo)")
+    for f in SHARED_MNIST.glob("t10k-*.gz"):
+        shutil.copy(f, tmp_path / f.name)
+    return tmp_path

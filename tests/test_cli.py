@@ -1,0 +1,166 @@
+"""End to end through the CLI: each baseline, validation of broken files, resume, determinism."""
+
+from __future__ import annotations
+
+import copy
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from snnbench.cli import app
+from snnbench.validate import validate_file
+
+runner = CliRunner()
+
+
+def evaluate(out: Path, method: str = "sg", task: str = "first-last-xor-t6", seeds: str = "0", *extra: str):
+    args = ["evaluate", "--method", method, "--task", task, "--preset", "quick", "--seeds", seeds, "--out", str(out), *extra]
+    return runner.invoke(app, args)
+
+
+def load(out: Path, method: str, task: str) -> dict:
+    return json.loads((out / method / f"{task}.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def xor_result(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("results")
+    result = evaluate(out, "sg", "first-last-xor-t6", "0,1")
+    assert result.exit_code == 0, result.output
+    return out / "sg" / "first-last-xor-t6.json"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["sg", "sg-snntorch", "sg-spikingjelly"])
+def test_each_baseline_end_to_end(tmp_path, method):
+    if method == "sg-spikingjelly":
+        pytest.importorskip("spikingjelly", reason="spikingjelly is installed by `make install` with --no-deps")
+    result = evaluate(tmp_path, method, "first-last-xor-t6")
+    assert result.exit_code == 0, result.output
+    doc = load(tmp_path, method, "first-last-xor-t6")
+    assert validate_file(tmp_path / method / "first-last-xor-t6.json") == []
+    assert doc["method"]["name"] == method and doc["seeds"] == [0]
+    assert doc["runs"][0]["metrics"]["test"]["accuracy"] > 0.55, "quick preset should beat chance"
+    assert doc["environment"]["torch"].startswith("2.")
+
+
+@pytest.mark.slow
+def test_addition_end_to_end_reports_every_split_and_metric(tmp_path):
+    result = evaluate(tmp_path, "sg", "add-b2")
+    assert result.exit_code == 0, result.output
+    doc = load(tmp_path, "sg", "add-b2")
+    assert set(doc["summary"]["metrics"]) == {"train", "val", "test", "ood-2x", "ood-5x", "ood-10x"}
+    assert set(doc["summary"]["metrics"]["ood-10x"]) == {
+        "token_accuracy", "sequence_accuracy", "sum_token_accuracy", "carry_token_accuracy", "teacher_forced_token_accuracy"}
+    assert doc["runs"][0]["spikes"]["per_sample"] > 0
+    assert "ood-10x" in result.output
+
+
+def test_result_file_contents(xor_result):
+    doc = json.loads(xor_result.read_text())
+    assert doc["seeds"] == [0, 1] and [r["seed"] for r in doc["runs"]] == [0, 1]
+    assert doc["summary"]["metrics"]["test"]["accuracy"]["n"] == 2
+    assert doc["method"]["grid"] == {"lr": [0.01]} and doc["runs"][0]["chosen_hyperparameters"] == {"lr": 0.01}
+    assert "lr" not in doc["method"]["config"] and doc["method"]["config"]["p_last"] == 64
+    assert len(doc["task"]["fingerprints"]) == 3
+    for key in ("snnbench", "git_commit", "python", "torch", "snntorch", "spikingjelly", "cvxpy", "cpu", "device"):
+        assert key in doc["environment"]
+
+
+BROKEN = {
+    "metric above 1": (lambda d: d["runs"][0]["metrics"]["test"].update(accuracy=1.5), "runs/0/metrics/test/accuracy"),
+    "missing field": (lambda d: d["method"].pop("config"), "method"),
+    "seeds do not match": (lambda d: d.update(seeds=[0, 7]), "seeds"),
+    "summary edited": (lambda d: d["summary"]["metrics"]["test"]["accuracy"].update(mean=0.99), "summary/metrics/test/accuracy"),
+    "fingerprint of other data": (lambda d: d["task"]["fingerprints"].update(test="0" * 64), "task/fingerprints/test"),
+    "old task version": (lambda d: d["task"].update(version="v0"), "task/version"),
+    "hyperparameter off the grid": (lambda d: d["runs"][0]["chosen_hyperparameters"].update(lr=0.3), "runs/0/chosen_hyperparameters"),
+    "name escaping the folder": (lambda d: d["method"].update(name="../../etc"), "method/name"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_validate_reports_file_and_field(xor_result, tmp_path, case):
+    doc = json.loads(xor_result.read_text())
+    assert validate_file(xor_result) == []
+    edit, field = BROKEN[case]
+    broken = copy.deepcopy(doc)
+    edit(broken)
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(broken))
+    problems = validate_file(path)
+    assert any(p.field == field for p in problems), [str(p) for p in problems]
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 1 and str(path) in result.output and field in result.output
+
+
+def test_validate_malformed_json(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text('{"schema_version": 1,')
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 1 and "not valid JSON" in result.output
+
+
+@pytest.mark.parametrize("args,name", [
+    (["--method", "nope", "--task", "add-b3"], "sg-snntorch"),
+    (["--method", "sg", "--task", "add-b4"], "first-last-xor-t14"),
+])
+def test_unknown_names_exit_2_and_list_valid_ones(args, name):
+    result = runner.invoke(app, ["evaluate", *args])
+    assert result.exit_code == 2 and name in result.output
+
+
+def test_listing_commands():
+    tasks = runner.invoke(app, ["tasks"], terminal_width=200)
+    assert tasks.exit_code == 0 and "smnist-mini-t784" in tasks.output
+    methods = runner.invoke(app, ["methods"], terminal_width=200)
+    assert methods.exit_code == 0 and all(m in methods.output for m in ("sg", "sg-snntorch", "sg-spikingjelly"))
+
+
+def test_same_seed_same_numbers(tmp_path):
+    for sub in ("a", "b"):
+        assert evaluate(tmp_path / sub, "sg", "add-b3").exit_code == 0
+    a, b = (load(tmp_path / s, "sg", "add-b3")["runs"][0] for s in ("a", "b"))
+    for key in ("metrics", "selection", "spikes", "chosen_hyperparameters"):
+        assert a[key] == b[key]
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_where_it_stopped(tmp_path):
+    args = [sys.executable, "-m", "snnbench.cli", "evaluate", "--method", "sg", "--task", "first-last-xor-t6",
+            "--preset", "quick", "--seeds", "0,1,2", "--out", str(tmp_path)]
+    path = tmp_path / "sg" / "first-last-xor-t6.json"
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not path.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = json.loads(path.read_text())
+    assert 1 <= len(before["runs"]) < 3, "the kill should land between seeds"
+    assert validate_file(path) == []
+    assert not list(path.parent.glob(".*.tmp")), "no temporary file left behind"
+
+    result = evaluate(tmp_path, "sg", "first-last-xor-t6", "0,1,2")
+    assert result.exit_code == 0, result.output
+    after = json.loads(path.read_text())
+    assert after["seeds"] == [0, 1, 2]
+    assert after["runs"][: len(before["runs"])] == before["runs"]  # finished seeds were not rerun
+
+
+def test_changed_config_refuses_to_mix_without_force(xor_result, tmp_path):
+    out = tmp_path / "r"
+    (out / "sg").mkdir(parents=True)
+    doc = json.loads(xor_result.read_text())
+    doc["method"]["config"]["p_last"] = 128
+    (out / "sg" / "first-last-xor-t6.json").write_text(json.dumps(doc))
+    result = evaluate(out, "sg", "first-last-xor-t6", "0,1")
+    assert result.exit_code == 1 and "--force" in result.output
+    assert evaluate(out, "sg", "first-last-xor-t6", "0", "--force").exit_code == 0
+    assert load(out, "sg", "first-last-xor-t6")["seeds"] == [0]

@@ -1,0 +1,104 @@
+"""The canonical LIF network: hand-computed dynamics, its three paths, and the two libraries."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from snnbench.models.lif import LIFNetwork, LIFSpec
+
+
+def make_net(features="spike", every_step=True, dtype=torch.float32, seed=1, depth=4) -> LIFNetwork:
+    spec = LIFSpec(n_in=3, n_out=4, depth=depth, p_rec=32, p_last=64, features=features, every_step=every_step)
+    net = LIFNetwork(spec).to(dtype)
+    net.init_hidden(torch.Generator().manual_seed(seed))
+    torch.nn.init.normal_(net.readout.weight, generator=torch.Generator().manual_seed(seed))
+    return net
+
+
+def test_one_neuron_by_hand():
+    """beta = 0.5, theta = 1: soft reset by subtraction, no delay, spike at u >= theta."""
+    spec = LIFSpec(n_in=1, n_out=1, depth=2, p_rec=1, p_last=1, branches=1, beta=0.5, theta=1.0, features="analog", every_step=True)
+    net = LIFNetwork(spec)
+    with torch.no_grad():
+        net.hidden[0].fill_(1.0)
+    x = torch.tensor([[0.6, 0.6, 0.7, 2.5, 0.0, -2.0]]).unsqueeze(-1)
+    # u: 0.6 | 0.3+0.6=0.9 | 0.45+0.7=1.15 -> spike, r=0.15 | 0.075+2.5=2.575 -> spike, r=1.575
+    #    | 0.7875 | 0.39375-2 = -1.60625
+    assert net.spike_trains(x)[0][:, 0, 0].tolist() == [0, 0, 1, 1, 0, 0]
+    r = net.features(x)[0, :, 0]
+    assert torch.allclose(r, torch.tensor([0.6, 0.9, 0.15, 1.575, 0.7875, -1.60625]))
+    membrane = LIFNetwork(LIFSpec(**{**spec.to_dict(), "features": "membrane"}))
+    membrane.load_state_dict(net.state_dict())
+    assert membrane.features(x)[0, :, 0].tolist() == [1, 1, 1, 1, 1, 0]
+
+
+def test_threshold_is_inclusive():
+    spec = LIFSpec(n_in=1, n_out=1, depth=2, p_rec=1, p_last=1, branches=1, beta=0.5, every_step=True)
+    net = LIFNetwork(spec)
+    with torch.no_grad():
+        net.hidden[0].fill_(1.0)
+    assert net.spike_trains(torch.ones(1, 2, 1))[0].flatten().tolist() == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("features", ["spike", "membrane", "analog"])
+@pytest.mark.parametrize("every_step", [False, True])
+def test_fast_differentiable_and_step_paths_agree(features, every_step):
+    net = make_net(features, every_step, torch.float64)
+    x = torch.rand(50, 7, 3, dtype=torch.float64)
+    fast = net.run(x, batch_size=16)
+    assert torch.allclose(fast.logits, net(x), atol=1e-10)
+    state, logits, count = net.init_state(50), [], torch.zeros(50, dtype=torch.int64)
+    for t in range(7):
+        state, step_logits, c = net.step(state, x[:, t])
+        logits.append(step_logits)
+        count += c
+    stepped = torch.stack(logits, 1) if every_step else logits[-1]
+    assert torch.allclose(stepped, fast.logits, atol=1e-10)
+    assert torch.equal(count, fast.spikes)
+    assert torch.equal(fast.spikes, sum(s.sum(dim=(0, 2)) for s in net.spike_trains(x)).long())
+
+
+def test_branches_are_independent():
+    """Zeroing branch 1's weights must leave branch 0's features untouched."""
+    net = make_net("spike", False)
+    x = torch.rand(20, 5, 3)
+    before = net.features(x)
+    with torch.no_grad():
+        for w in net.hidden:
+            w[1].zero_()
+    after = net.features(x)
+    half = net.spec.p_last // 2
+    assert torch.equal(before[:, :half], after[:, :half]) and not after[:, half:].any()
+
+
+@pytest.mark.parametrize("library", ["snntorch", "spikingjelly"])
+@pytest.mark.parametrize("features", ["spike", "membrane", "analog"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_same_weights_same_spikes_in_every_simulator(library, features, dtype):
+    if library == "snntorch":
+        from snnbench.baselines.sg_snntorch import SnntorchLIF as Twin
+    else:
+        pytest.importorskip("spikingjelly", reason="spikingjelly is installed by `make install` with --no-deps")
+        from snnbench.baselines.sg_spikingjelly import SpikingjellyLIF as Twin
+    net = make_net(features, True, dtype)
+    x = torch.rand(64, 12, 3, dtype=dtype, generator=torch.Generator().manual_seed(0)) * 1.5
+    twin = Twin.from_network(net)
+    ours, theirs = net.spike_trains(x), twin.spike_trains(x)
+    assert len(ours) == len(theirs) == 3
+    for layer, (a, b) in enumerate(zip(ours, theirs)):
+        assert a.sum() > 0, "a silent layer would prove nothing"
+        assert torch.equal(a, b.to(a.dtype)), f"layer {layer}: {int((a != b).sum())} spikes differ"
+    # snntorch keeps beta as a float32 buffer, so float64 analog features differ by ~1e-5.
+    assert torch.allclose(twin(x), net(x), atol=1e-3)
+    back = twin.to_network()
+    assert all(torch.equal(a, b) for a, b in zip(back.state_dict().values(), net.state_dict().values()))
+
+
+def test_spec_rejects_bad_shapes():
+    with pytest.raises(ValueError, match="divide"):
+        LIFSpec(n_in=1, n_out=2, p_rec=3, p_last=4, branches=2)
+    with pytest.raises(ValueError, match="depth"):
+        LIFSpec(n_in=1, n_out=2, depth=1)
+    with pytest.raises(ValueError, match="features"):
+        LIFSpec(n_in=1, n_out=2, features="rate")  # type: ignore[arg-type]
