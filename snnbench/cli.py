@@ -128,6 +128,10 @@ def evaluate(
             except SnnbenchError as exc:
                 bar.stop()
                 fail(str(exc))
+            except KeyboardInterrupt:
+                bar.stop()
+                err.print(f"interrupted: finished seeds are saved under {out}; rerun the same command to resume")
+                raise typer.Exit(130) from None
     print_summary(documents, out)
 
 

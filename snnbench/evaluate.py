@@ -12,16 +12,23 @@ from snnbench.harness import run_seed
 from snnbench.methods import get_method
 from snnbench.results import build_document, result_path, write_atomic
 from snnbench.tasks.base import Task
+from snnbench.validate import schema_validator
 
 # (seed, done, total) within the current seed's training; the CLI draws it as a progress bar.
 SeedProgress = Callable[[int, int, int], None]
 
 
 def read_result(path: Path) -> dict:
+    """An existing result file to resume from; anything but a valid one is an error."""
     try:
-        return json.loads(path.read_text())
+        document = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise ResultFileError(f"{path}: cannot read result file ({exc}); fix or delete it, or pass --force") from exc
+    problem = next(iter(schema_validator().iter_errors(document)), None)
+    if problem is not None:
+        where = "/".join(map(str, problem.absolute_path)) or "(root)"
+        raise ResultFileError(f"{path}: {where}: {problem.message}; cannot resume from it (pass --force to replace it)")
+    return document
 
 
 def evaluate(

@@ -164,3 +164,13 @@ def test_changed_config_refuses_to_mix_without_force(xor_result, tmp_path):
     assert result.exit_code == 1 and "--force" in result.output
     assert evaluate(out, "sg", "first-last-xor-t6", "0", "--force").exit_code == 0
     assert load(out, "sg", "first-last-xor-t6")["seeds"] == [0]
+
+
+def test_resume_refuses_a_damaged_file(xor_result, tmp_path):
+    out = tmp_path / "r"
+    (out / "sg").mkdir(parents=True)
+    doc = json.loads(xor_result.read_text())
+    del doc["runs"][0]["metrics"]
+    (out / "sg" / "first-last-xor-t6.json").write_text(json.dumps(doc))
+    result = evaluate(out, "sg", "first-last-xor-t6", "0,1,2")
+    assert result.exit_code == 1 and "runs/0" in result.output and "--force" in result.output
