@@ -111,9 +111,11 @@ def run_seed(
     progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> dict:
     """Train every grid point, pick the best on val, score the pick on every split."""
-    finished = 0
+    finished, per_fit = 0, 1
 
     def fit_progress(done: int, total: int) -> None:  # one bar over all grid points
+        nonlocal per_fit
+        per_fit = total
         progress(finished * total + done, len(candidates) * total)
 
     data = FitData(task, splits["train"], splits["val"], fit_progress)
@@ -121,6 +123,7 @@ def run_seed(
     selection, best = [], None
     for config, model in method.fit_grid(data, candidates, seed):
         finished += 1
+        progress(finished * per_fit, len(candidates) * per_fit)  # a fit may stop early
         model = check_model(model, task, method.name)
         val = score(model, splits["val"], task, method.name).metrics[task.primary_metric]
         hyper = {k: config[k] for k in grid_keys}
