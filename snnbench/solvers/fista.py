@@ -1,0 +1,153 @@
+"""Certified first-order solvers for L1-regularised readouts.
+
+    minimise  sum_i a_i loss(D_i W, y_i) + rho ||W||_1          D (n x P), W (P x C)
+
+* Smooth losses (softmax cross-entropy, squared): FISTA with backtracking (the step may grow
+  again) and O'Donoghue-Candes adaptive restart.
+* Hinge (binary or one-vs-rest), a linear programme: a primal-dual interior-point method
+  (`interior_point.py`).  First-order methods stall on it: smoothing needs a smoothing
+  parameter as small as the target gap, and restarted PDHG reached only 1e-3 to 1e-5 relative
+  gap in 30000 iterations on 200 x 60 problems with non-uniform row weights.
+
+Both are certified by a duality gap: the solver builds an explicit dual-feasible point (the
+loss gradient, or the LP's dual solution, scaled so that
+||D^T U||_max <= rho, see `losses.py`) and stops when (primal - dual) / primal <= tol.  The
+reported gap is therefore a certificate of optimality, not an estimate.  The only expensive
+operations are the products D W and D^T G, with D kept once in float64.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+
+import torch
+
+from snnbench.solvers.interior_point import hinge_lp
+from snnbench.solvers.losses import Loss
+
+
+@dataclass
+class SolveResult:
+    w: torch.Tensor  # (P, C)
+    rho: float
+    primal: float
+    dual: float
+    gap: float
+    rel_gap: float
+    iterations: int
+    seconds: float
+    converged: bool
+    solver: str
+
+    def report(self) -> dict:
+        """Everything but the weights, for result files."""
+        out = asdict(self)
+        out.pop("w")
+        return out
+
+
+def soft_threshold(x: torch.Tensor, tau: float) -> torch.Tensor:
+    return x.sign() * (x.abs() - tau).clamp_min(0)
+
+
+def spectral_norm2(m: torch.Tensor, iterations: int = 60) -> float:
+    """sigma_max(m)^2 by power iteration, padded by 1% (it is approached from below)."""
+    v = torch.ones(m.shape[1], dtype=m.dtype) / math.sqrt(m.shape[1])
+    for _ in range(iterations):
+        v = m.T @ (m @ v)
+        v /= v.norm()
+    return 1.01 * float((m @ v).norm() ** 2)
+
+
+class L1Problem:
+    """One dictionary, loss and row weighting; solved for any rho, warm-startable."""
+
+    def __init__(self, d: torch.Tensor, loss: Loss, a: torch.Tensor | None = None):
+        self.d = d.to(torch.float64)
+        n = self.d.shape[0]
+        self.a = torch.full((n,), 1.0 / n, dtype=torch.float64) if a is None else a.to(torch.float64)
+        self.loss = loss
+        self.n_cols = loss.columns
+        self._sigma2: dict[str, float] = {}
+
+    def sigma2(self, weighted: bool) -> float:
+        key = "weighted" if weighted else "plain"
+        if key not in self._sigma2:
+            self._sigma2[key] = spectral_norm2(self.d * self.a.sqrt()[:, None] if weighted else self.d)
+        return self._sigma2[key]
+
+    def rho_max(self) -> float:
+        """The smallest rho for which W = 0 is optimal: ||D^T grad(0)||_max."""
+        z0 = torch.zeros(self.d.shape[0], self.n_cols, dtype=torch.float64)
+        return float((self.d.T @ self.loss.grad(z0, self.a)).abs().max())
+
+    def primal(self, w: torch.Tensor, rho: float, z: torch.Tensor | None = None) -> float:
+        z = self.d @ w if z is None else z
+        return float(self.loss.value(z, self.a) + rho * w.abs().sum())
+
+    def certificate(self, w: torch.Tensor, rho: float, z: torch.Tensor | None = None,
+                    u: torch.Tensor | None = None) -> tuple[float, float]:
+        """(primal, dual) at W; the dual point is U (or -grad at W), scaled to be feasible."""
+        z = self.d @ w if z is None else z
+        u = -self.loss.grad(z, self.a) if u is None else u
+        norm = float((self.d.T @ u).abs().max())
+        if norm > rho:
+            u = u * (rho / norm)
+        return self.primal(w, rho, z), float(self.loss.dual_value(u, self.a))
+
+    def solve(self, rho: float, w0: torch.Tensor | None = None, tol: float = 1e-6,
+              max_iter: int = 50000, check_every: int = 10) -> SolveResult:
+        start = time.perf_counter()
+        x = torch.zeros(self.d.shape[1], self.n_cols, dtype=torch.float64) if w0 is None else w0.to(torch.float64).clone()
+        run = self._fista if self.loss.smooth else self._interior_point
+        x, iterations, (primal, dual) = run(x, rho, tol, max_iter, check_every)
+        gap = primal - dual
+        rel = gap / max(abs(primal), 1e-12)
+        return SolveResult(x, rho, primal, dual, gap, rel, iterations, time.perf_counter() - start,
+                           rel <= tol, "fista" if self.loss.smooth else "interior-point")
+
+    def _fista(self, x, rho, tol, max_iter, check_every):
+        d, loss, a = self.d, self.loss, self.a
+        lipschitz = loss.curvature() * self.sigma2(weighted=True)
+        step_l = lipschitz / 16  # optimistic start; backtracking raises it when needed
+        zx = d @ x
+        y, zy, t = x, zx, 1.0
+        certificate = self.certificate(x, rho, zx)
+        for k in range(1, max_iter + 1):
+            fy = float(loss.value(zy, a))
+            g = d.T @ loss.grad(zy, a)
+            while True:
+                x_new = soft_threshold(y - g / step_l, rho / step_l)
+                z_new = d @ x_new
+                diff = x_new - y
+                bound = fy + float((g * diff).sum()) + step_l / 2 * float((diff * diff).sum())
+                if float(loss.value(z_new, a)) <= bound + 1e-12 * abs(bound) or step_l >= lipschitz:
+                    break
+                step_l = min(2 * step_l, lipschitz)
+            if float(((y - x_new) * (x_new - x)).sum()) > 0:  # adaptive restart of the momentum
+                t = 1.0
+            t_new = (1 + math.sqrt(1 + 4 * t * t)) / 2
+            beta = (t - 1) / t_new
+            y = x_new + beta * (x_new - x)
+            zy = z_new + beta * (z_new - zx)
+            x, zx, t = x_new, z_new, t_new
+            step_l = step_l * 0.9  # let the step grow again
+            if k % check_every == 0 or k == max_iter:
+                certificate = self.certificate(x, rho, zx)
+                if certificate[0] - certificate[1] <= tol * max(abs(certificate[0]), 1e-12):
+                    return x, k, certificate
+        return x, max_iter, certificate
+
+    def _interior_point(self, x, rho, tol, max_iter, check_every):
+        """The hinge LP, one column at a time (one-vs-rest columns are independent)."""
+        y = self.loss.y.expand(self.d.shape[0], self.n_cols)
+        columns, duals, iterations = [], [], 0
+        for c in range(self.n_cols):
+            w, lam, used = hinge_lp(self.d, y[:, c], self.a, rho, tol=tol / 10, max_iter=min(max_iter, 100))
+            columns.append(w)
+            duals.append(y[:, c] * lam.clamp(min=torch.zeros_like(lam), max=self.a))
+            iterations += used
+        w = torch.stack(columns, 1)
+        return w, iterations, self.certificate(w, rho, u=torch.stack(duals, 1))

@@ -1,0 +1,124 @@
+"""The readout losses of recon (methods.md section 2), each with what a certified solver needs.
+
+Problem, for a dictionary D (n x P), weights a (n,), W (P x C), Z = D W:
+
+    primal(W) = sum_i a_i * loss(Z_i, y_i) + rho * ||W||_1
+
+Each loss gives its value, its gradient in Z (for FISTA), a smoothness constant, and a
+dual-feasible point built from that gradient: U = -grad, scaled by s = min(1, rho /
+||D^T U||_max) so that ||D^T U||_max <= rho, with the matching dual objective.  For any W, the
+gap primal(W) - dual(U(W)) is >= 0 by weak duality and is 0 at the optimum.
+
+Hinge is not smooth: it is minimised through its Nesterov smoothing with parameter mu (a
+Huber-like hinge), but the value and the gap are always those of the true hinge.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import torch
+
+
+class Loss(ABC):
+    """Per-row loss of Z (n, C) against targets; a (n,) row weights."""
+
+    name: str
+    smooth: bool = True
+    columns: int  # C, the number of readout columns
+
+    @abstractmethod
+    def value(self, z: torch.Tensor, a: torch.Tensor, mu: float = 0.0) -> torch.Tensor:
+        """sum_i a_i loss_i (the mu-smoothed loss for non-smooth ones when mu > 0)."""
+
+    @abstractmethod
+    def grad(self, z: torch.Tensor, a: torch.Tensor, mu: float = 0.0) -> torch.Tensor:
+        """Gradient of sum_i a_i loss_i in Z (of the mu-smoothed loss for non-smooth ones)."""
+
+    @abstractmethod
+    def curvature(self, mu: float = 0.0) -> float:
+        """Bound on the loss's second derivative per row (for the Lipschitz constant)."""
+
+    @abstractmethod
+    def dual_value(self, u: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        """Dual objective at U (n, C) with U = -s * grad, s in [0, 1]."""
+
+
+class SoftmaxCrossEntropy(Loss):
+    """Multi-class: loss = logsumexp(z) - z_y; y (n,) int64 class indices."""
+
+    name = "softmax_ce"
+
+    def __init__(self, y: torch.Tensor, classes: int):
+        self.onehot = torch.nn.functional.one_hot(y, classes).to(torch.float64)
+        self.columns = classes
+
+    def value(self, z, a, mu=0.0):
+        return (a * (torch.logsumexp(z, 1) - (z * self.onehot).sum(1))).sum()
+
+    def grad(self, z, a, mu=0.0):
+        return a[:, None] * (torch.softmax(z, 1) - self.onehot)
+
+    def curvature(self, mu=0.0):
+        return 0.5  # the softmax Jacobian's largest eigenvalue is at most 1/2
+
+    def dual_value(self, u, a):
+        # U = a (E - Z') with Z' = E - U / a on the simplex: dual = sum a_i entr(Z'_i).
+        zp = (self.onehot - u / a[:, None]).clamp_min(0)
+        return -(a[:, None] * torch.special.xlogy(zp, zp)).sum()
+
+
+class Squared(Loss):
+    """loss = ||z - y||^2 per row; y (n, C) real targets."""
+
+    name = "squared"
+
+    def __init__(self, y: torch.Tensor):
+        self.y = y.to(torch.float64)
+        self.columns = self.y.shape[1]
+
+    def value(self, z, a, mu=0.0):
+        return (a[:, None] * (z - self.y) ** 2).sum()
+
+    def grad(self, z, a, mu=0.0):
+        return 2 * a[:, None] * (z - self.y)
+
+    def curvature(self, mu=0.0):
+        return 2.0
+
+    def dual_value(self, u, a):
+        # conjugate of a (z - y)^2 is s y + s^2 / (4a); dual = sum u y - u^2 / (4a)
+        return (u * self.y - u**2 / (4 * a[:, None])).sum()
+
+
+class Hinge(Loss):
+    """loss = sum_c max(0, 1 - y_c z_c); y (n, C) in {-1, +1}.
+
+    One column is the binary hinge; C columns with y = 2 * onehot - 1 is one-vs-rest.
+    """
+
+    name = "hinge"
+    smooth = False
+
+    def __init__(self, y: torch.Tensor):
+        self.y = y.to(torch.float64)
+        self.columns = self.y.shape[1]
+
+    def value(self, z, a, mu=0.0):
+        margin = 1 - self.y * z
+        if mu <= 0:
+            return (a[:, None] * margin.clamp_min(0)).sum()
+        huber = torch.where(margin >= mu, margin - mu / 2, margin.clamp_min(0) ** 2 / (2 * mu))
+        return (a[:, None] * huber).sum()
+
+    def grad(self, z, a, mu=0.0):
+        # Nesterov smoothing: max_{v in [0,1]} v (1 - y z) - mu/2 v^2  ->  v = clip((1 - y z)/mu)
+        v = ((1 - self.y * z) / mu).clamp(0, 1) if mu > 0 else (self.y * z < 1).to(z.dtype)
+        return -a[:, None] * self.y * v
+
+    def curvature(self, mu=0.0):
+        return 1.0 / mu
+
+    def dual_value(self, u, a):
+        # dual: max sum y u  s.t.  0 <= y u <= a  (U = a y v with v in [0, 1])
+        return (self.y * u).clamp(min=torch.zeros_like(u), max=a[:, None].expand_as(u)).sum()

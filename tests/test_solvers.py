@@ -1,0 +1,99 @@
+"""recon's convex readouts: our certified solvers against cvxpy on small random problems."""
+
+from __future__ import annotations
+
+import cvxpy as cp
+import pytest
+import torch
+
+from snnbench.solvers.fista import L1Problem
+from snnbench.solvers.losses import Hinge, SoftmaxCrossEntropy, Squared
+
+
+def cvxpy_optimum(problem: L1Problem, rho: float) -> float:
+    d, a, loss = problem.d.numpy(), problem.a.numpy(), problem.loss
+    w = cp.Variable((d.shape[1], loss.columns))
+    z = d @ w
+    if loss.name == "softmax_ce":
+        data = cp.log_sum_exp(z, axis=1) - cp.sum(cp.multiply(loss.onehot.numpy(), z), axis=1)
+        objective = cp.sum(cp.multiply(a, data))
+    elif loss.name == "squared":
+        objective = cp.sum(cp.multiply(a[:, None], cp.square(z - loss.y.numpy())))
+    else:
+        objective = cp.sum(cp.multiply(a[:, None], cp.pos(1 - cp.multiply(loss.y.numpy(), z))))
+    prob = cp.Problem(cp.Minimize(objective + rho * cp.norm1(w)))
+    prob.solve(solver="CLARABEL")
+    return float(prob.value)
+
+
+def random_problem(loss_name: str, seed: int) -> L1Problem:
+    g = torch.Generator().manual_seed(seed)
+    n, p, c = 200, 60, 3
+    d = (torch.rand(n, p, generator=g) < 0.4).to(torch.uint8)  # binary dictionary, stored compactly
+    labels = torch.randint(0, c, (n,), generator=g)
+    a = torch.rand(n, generator=g, dtype=torch.float64)
+    a /= a.sum()  # non-uniform row weights, as on token tasks
+    loss = {
+        "softmax_ce": lambda: SoftmaxCrossEntropy(labels, c),
+        "squared": lambda: Squared(torch.randn(n, 2, generator=g, dtype=torch.float64)),
+        "hinge": lambda: Hinge(torch.where(torch.rand(n, 1, generator=g) < 0.5, -1.0, 1.0)),
+        "ovr_hinge": lambda: Hinge(2 * torch.nn.functional.one_hot(labels, c).double() - 1),
+    }[loss_name]()
+    return L1Problem(d, loss, a)
+
+
+SMOOTH = ["softmax_ce", "squared"]
+FRACTIONS = [0.5, 0.1, 0.01]  # rho as a fraction of rho_max
+
+
+@pytest.mark.parametrize("loss_name", SMOOTH)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_smooth_losses_match_cvxpy_and_certify(loss_name, seed):
+    problem = random_problem(loss_name, seed)
+    for fraction in FRACTIONS:
+        rho = fraction * problem.rho_max()
+        result = problem.solve(rho, tol=1e-7)
+        reference = cvxpy_optimum(problem, rho)
+        assert result.converged and 0 <= result.gap <= 1e-7 * result.primal
+        assert abs(result.primal - reference) <= 1e-6 * abs(reference)
+
+
+HINGE_CASES = [(name, seed, f) for name in ("hinge", "ovr_hinge") for seed in (0, 1) for f in FRACTIONS]
+
+
+@pytest.mark.parametrize("loss_name,seed,fraction", HINGE_CASES)
+def test_hinge_matches_cvxpy(loss_name, seed, fraction):
+    problem = random_problem(loss_name, seed)
+    rho = fraction * problem.rho_max()
+    result = problem.solve(rho, tol=1e-8)
+    reference = cvxpy_optimum(problem, rho)
+    assert result.gap >= 0
+    assert abs(result.primal - reference) <= 1e-5 * abs(reference)
+
+
+@pytest.mark.xfail(strict=False, reason="open (issue 3): on some sparse hinge instances the interior "
+                   "point + crossover certifies only 1e-6 to 1e-4 relative gap")
+@pytest.mark.parametrize("loss_name,seed,fraction", HINGE_CASES)
+def test_hinge_certifies_below_1e6(loss_name, seed, fraction):
+    problem = random_problem(loss_name, seed)
+    result = problem.solve(fraction * problem.rho_max(), tol=1e-8)
+    assert result.rel_gap <= 1e-6
+
+
+@pytest.mark.parametrize("loss_name", SMOOTH + ["hinge"])
+def test_a_perturbed_solution_is_caught_by_its_gap(loss_name):
+    problem = random_problem(loss_name, 0)
+    rho = 0.1 * problem.rho_max()
+    result = problem.solve(rho, tol=1e-8)
+    primal, dual = problem.certificate(result.w, rho)
+    assert primal - dual >= 0
+    noise = torch.randn(result.w.shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    nudged = result.w + 0.05 * noise  # off the support, the L1 kink makes this first-order worse
+    primal, dual = problem.certificate(nudged, rho)
+    assert (primal - dual) / primal > 1e-4
+
+
+def test_rho_max_gives_zero_weights():
+    problem = random_problem("softmax_ce", 0)
+    result = problem.solve(problem.rho_max() * 1.0001, tol=1e-8)
+    assert result.w.abs().max() < 1e-10 and result.converged
