@@ -155,6 +155,8 @@ def run_seed(
             "split": "test",
         },
         "model": {"num_parameters": model.num_parameters, "num_neurons": neurons, "spec": model.spec.to_dict()},
+        # what the method reports about its own fit (solver certificates, pruning); not a score
+        "fit_info": getattr(model, "fit_info", None),
         "train_seconds": train_seconds,
         "eval_seconds": eval_seconds,
     }

@@ -1,0 +1,159 @@
+"""recon: convex parameter reconstruction (methods.md section 2; Udupi, Yang, Zhai 2026).
+
+1. Witnesses: the hidden weights of the parallel LIF network, i.i.d. N(0, 1) from the seed
+   (variants: `normalized` unit-norm rows, `orthogonal`).
+2. Dictionary: the network's last-layer features on the training split, one row per sample
+   (sequence tasks, t = T) or per sample and step (token tasks).  Binary features (spike,
+   membrane readouts) are stored as uint8.
+3. Convex readout per head: sum_i a_i loss(D_i W, y_i) + rho ||W||_1, rho = beta_reg /
+   sqrt(P_last), solved to a certified duality gap (snnbench.solvers).  Sequence tasks use one
+   head (`loss`); `add` uses a sum-digit head (`sum_loss`, softmax CE) and a carry head
+   (`carry_loss`, hinge), with row weights proportional to the step (`row_weights = "linear"`).
+4. The beta_reg grid is solved as a path from the largest value down, each solve warm-started
+   from the previous one; the harness picks the value on val.
+5. Reconstruction: hidden weights = witnesses, readout = W*.  Last-layer neurons whose readout
+   weights are all zero are pruned: their input weights are zeroed, so they never spike and the
+   network's predictions are unchanged; the result file reports how many remain.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterator
+
+import torch
+
+from snnbench.methods.base import FitData, Method, network_spec
+from snnbench.models.lif import LIFNetwork
+from snnbench.solvers.fista import L1Problem
+from snnbench.solvers.losses import Hinge, Loss, SoftmaxCrossEntropy, Squared
+from snnbench.tasks.base import Split, Task
+
+LOSSES = ("softmax_ce", "hinge", "ovr_hinge", "squared")
+
+
+def make_loss(name: str, labels: torch.Tensor, classes: int) -> tuple[Loss, int]:
+    """The loss object and how many readout columns it solves for."""
+    if name == "softmax_ce":
+        return SoftmaxCrossEntropy(labels, classes), classes
+    if name == "hinge":
+        if classes != 2:
+            raise ValueError(f"binary hinge needs 2 classes, the head has {classes}; use ovr_hinge")
+        return Hinge((2.0 * labels - 1).to(torch.float64)[:, None]), 1
+    onehot = torch.nn.functional.one_hot(labels, classes).to(torch.float64)
+    if name == "ovr_hinge":
+        return Hinge(2 * onehot - 1), classes
+    if name == "squared":
+        return Squared(onehot), classes
+    raise ValueError(f"unknown loss {name!r}; choose from {LOSSES}")
+
+
+def head_logits_weights(w: torch.Tensor, classes: int) -> torch.Tensor:
+    """Readout rows (classes, P) for a head: a binary hinge's one column w gives logits [0, z]."""
+    if w.shape[1] == classes:
+        return w.T
+    return torch.cat([torch.zeros(1, w.shape[0], dtype=w.dtype), w.T])
+
+
+def init_witnesses(net: LIFNetwork, variant: str, seed: int) -> None:
+    generator = torch.Generator().manual_seed(seed)
+    net.init_hidden(generator)  # N(0, 1)
+    with torch.no_grad():
+        for w in net.hidden:
+            if variant == "normalized":
+                w /= w.norm(dim=-1, keepdim=True)
+            elif variant == "orthogonal":
+                for k in range(w.shape[0]):
+                    torch.nn.init.orthogonal_(w[k], generator=generator)
+            elif variant != "standard":
+                raise ValueError(f"unknown witness variant {variant!r}: standard, normalized or orthogonal")
+
+
+def row_weights(task: Task, split: Split, scheme: str) -> torch.Tensor:
+    """a_i, summing to 1: uniform, or proportional to the step t (1-based) on token tasks."""
+    n = len(split)
+    if task.kind == "sequence" or scheme == "uniform":
+        rows = n * (split.steps if task.kind == "token" else 1)
+        return torch.full((rows,), 1.0 / rows, dtype=torch.float64)
+    if scheme != "linear":
+        raise ValueError(f"row_weights must be uniform or linear, not {scheme!r}")
+    t = torch.arange(1, split.steps + 1, dtype=torch.float64).repeat(n)
+    return t / t.sum()
+
+
+def dictionary(net: LIFNetwork, split: Split) -> torch.Tensor:
+    """Features as rows (n or n*T, P_last); uint8 when binary (the compact storage)."""
+    feats = net.features(split.inputs())
+    feats = feats.reshape(-1, feats.shape[-1])
+    return feats.to(torch.uint8) if net.spec.features != "analog" else feats
+
+
+def head_targets(task: Task, split: Split) -> list[tuple[str, int, torch.Tensor]]:
+    """(head name, classes, labels per dictionary row) for each head of the task."""
+    y = split.targets()
+    if task.kind == "sequence":
+        return [(task.heads[0][0], task.heads[0][1], y)]
+    return [(name, classes, y[..., i].reshape(-1)) for i, (name, classes) in enumerate(task.heads)]
+
+
+def prune(net: LIFNetwork) -> int:
+    """Zero the input weights of last-layer neurons with no readout weight; return how many remain."""
+    alive = net.readout.weight.abs().sum(0) > 0  # (p_last,), branches concatenated
+    last = net.hidden[-1]
+    with torch.no_grad():
+        last.mul_(alive.view(last.shape[0], last.shape[1], 1).to(last.dtype))
+    return int(alive.sum())
+
+
+class Recon(Method):
+    name = "recon"
+    description = "Convex parameter reconstruction: random LIF witnesses and a certified L1 readout."
+    paper = "Udupi, Yang, Zhai, Globally Optimal Training of Spiking Neural Networks via Parameter Reconstruction, arXiv 2605.08022 (2026)"
+    config_resource = "snnbench.methods:configs/recon.toml"
+
+    def witnesses(self, data: FitData, config: dict, seed: int) -> LIFNetwork:
+        net = LIFNetwork(network_spec(data.task, config))
+        init_witnesses(net, config.get("witnesses", "standard"), seed)
+        return net
+
+    def fit(self, data: FitData, config: dict, seed: int) -> LIFNetwork:
+        return next(iter(self.fit_grid(data, [config], seed)))[1]
+
+    def fit_grid(self, data: FitData, configs: list[dict], seed: int) -> Iterator[tuple[dict, LIFNetwork]]:
+        """One dictionary per (non-beta_reg) setting; beta_reg solved as a warm-started path."""
+        groups: dict[str, list[dict]] = {}
+        for config in configs:
+            key = repr(sorted((k, v) for k, v in config.items() if k != "beta_reg"))
+            groups.setdefault(key, []).append(config)
+        for group in groups.values():
+            net = self.witnesses(data, group[0], seed)
+            yield from self.solve_path(data, net, group)
+
+    def solve_path(self, data: FitData, net: LIFNetwork, configs: list[dict]) -> Iterator[tuple[dict, LIFNetwork]]:
+        task, config = data.task, configs[0]
+        d = dictionary(net, data.train)
+        a = row_weights(task, data.train, config.get("row_weights", "uniform"))
+        problems = []
+        for name, classes, labels in head_targets(task, data.train):
+            loss_name = config["loss"] if task.kind == "sequence" else config[f"{name}_loss"]
+            loss, _ = make_loss(loss_name, labels, classes)
+            problems.append((name, classes, loss_name, L1Problem(d, loss, a)))
+        warm: dict[str, torch.Tensor] = {}
+        ordered = sorted(configs, key=lambda c: -c["beta_reg"])  # path from the sparsest end
+        for i, cfg in enumerate(ordered):
+            rho = cfg["beta_reg"] / math.sqrt(net.spec.p_last)
+            rows, reports = [], []
+            for name, classes, loss_name, problem in problems:
+                result = problem.solve(rho, w0=warm.get(name), tol=cfg.get("tol", 1e-6), max_iter=cfg.get("max_iter", 20000))
+                warm[name] = result.w
+                rows.append(head_logits_weights(result.w, classes))
+                reports.append({"head": name, "loss": loss_name, **result.report()})
+            model = LIFNetwork(net.spec)
+            model.load_state_dict(net.state_dict())
+            with torch.no_grad():
+                model.readout.weight.copy_(torch.cat(rows).to(model.readout.weight.dtype))
+                model.readout.bias.zero_()
+            kept = prune(model)
+            model.fit_info = {"solves": reports, "neurons_kept": kept, "p_last": net.spec.p_last, "dictionary_rows": d.shape[0]}
+            data.progress(i + 1, len(ordered))
+            yield cfg, model

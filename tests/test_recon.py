@@ -1,0 +1,71 @@
+"""recon and its hybrids: reconstruction, pruning, the beta_reg path, and where witnesses come from."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from snnbench.cli import app
+from snnbench.harness import score
+from snnbench.methods import get_method
+from snnbench.methods.base import FitData
+from snnbench.methods.recon import dictionary, prune
+from snnbench.tasks import get_task
+from snnbench.validate import validate_file
+
+QUICK = {"depth": 3, "p_rec": 32, "p_last": 64, "features": "membrane", "loss": "hinge", "tol": 1e-6,
+         "max_iter": 20000, "witnesses": "standard"}
+
+
+@pytest.fixture(scope="module")
+def xor():
+    task = get_task("first-last-xor-t6")
+    return task, task.load()
+
+
+def test_pruning_keeps_predictions(xor):
+    task, splits = xor
+    net = get_method("recon").fit(FitData(task, splits["train"], splits["val"]), {**QUICK, "beta_reg": 0.1}, 0)
+    assert net.fit_info["neurons_kept"] < 64, "beta_reg = 0.1 should leave some neurons unused"
+    unpruned = get_method("recon").witnesses(FitData(task, splits["train"], splits["val"]), QUICK, 0)
+    with torch.no_grad():
+        unpruned.readout.load_state_dict(net.readout.state_dict())
+    x = splits["test"].inputs()
+    assert torch.equal(net.run(x).logits, unpruned.run(x).logits)
+    assert net.run(x).spikes.sum() < unpruned.run(x).spikes.sum()  # pruned neurons no longer fire
+    assert prune(net) == net.fit_info["neurons_kept"]
+
+
+def test_path_yields_every_beta_reg_with_certificates(xor):
+    task, splits = xor
+    configs = [{**QUICK, "beta_reg": b} for b in (0.001, 0.1, 0.01)]
+    fitted = list(get_method("recon").fit_grid(FitData(task, splits["train"], splits["val"]), configs, 0))
+    assert [c["beta_reg"] for c, _ in fitted] == [0.1, 0.01, 0.001]  # largest first, warm-started
+    kept = [m.fit_info["neurons_kept"] for _, m in fitted]
+    assert kept == sorted(kept), "smaller beta_reg, denser readout"
+    for _, model in fitted:
+        for solve in model.fit_info["solves"]:
+            assert solve["gap"] >= 0 and solve["primal"] >= solve["dual"]
+    assert score(fitted[-1][1], splits["val"], task, "recon").metrics["accuracy"] > 0.6
+
+
+def test_dictionary_is_binary_and_compact(xor):
+    task, splits = xor
+    net = get_method("recon").witnesses(FitData(task, splits["train"], splits["val"]), QUICK, 0)
+    d = dictionary(net, splits["train"])
+    assert d.dtype == torch.uint8 and d.shape == (2000, 64) and set(d.unique().tolist()) <= {0, 1}
+
+
+@pytest.mark.slow
+def test_recon_end_to_end_on_addition(tmp_path):
+    result = CliRunner().invoke(app, ["evaluate", "--method", "recon", "--task", "add-b2", "--preset", "quick",
+                                      "--seeds", "0", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    path = tmp_path / "recon" / "add-b2.json"
+    assert validate_file(path) == []
+    run = json.loads(path.read_text())["runs"][0]
+    assert [s["head"] for s in run["fit_info"]["solves"]] == ["sum", "carry"]
+    assert run["metrics"]["test"]["token_accuracy"] > 0.3
