@@ -69,3 +69,41 @@ def test_recon_end_to_end_on_addition(tmp_path):
     run = json.loads(path.read_text())["runs"][0]
     assert [s["head"] for s in run["fit_info"]["solves"]] == ["sum", "carry"]
     assert run["metrics"]["test"]["token_accuracy"] > 0.3
+
+
+def test_sg_recon_really_uses_the_sg_weights(xor, monkeypatch):
+    """Changing what sg returns changes sg-recon's dictionary and its readout."""
+    task, splits = xor
+    data = FitData(task, splits["train"], splits["val"])
+    config = {**QUICK, "beta_reg": 0.01, "init_gain": 1.0, "batch_size": 256, "early_stop": 5, "sg_lr": 0.01, "sg_epochs": 3}
+    method = get_method("sg-recon")
+    witnesses = method.witnesses(data, config, 0)
+    trained = get_method("sg").fit(data, {**config, "lr": 0.01, "epochs": 3}, 0)
+    assert all(torch.equal(a, b) for a, b in zip(witnesses.hidden, trained.hidden))
+    first = method.fit(data, config, 0)
+
+    from snnbench.methods import sg as sg_module
+    original = sg_module.SurrogateGradient.fit
+
+    def perturbed(self, data, config, seed):
+        net = original(self, data, config, seed)
+        with torch.no_grad():
+            net.hidden[0].mul_(-1)
+        return net
+
+    monkeypatch.setattr(sg_module.SurrogateGradient, "fit", perturbed)
+    second = method.fit(data, config, 0)
+    assert not torch.equal(dictionary(first, splits["train"]), dictionary(second, splits["train"]))
+    assert not torch.equal(first.readout.weight, second.readout.weight)
+
+
+def test_recon_sg_starts_from_the_reconstruction(xor):
+    task, splits = xor
+    data = FitData(task, splits["train"], splits["val"])
+    config = {**QUICK, "beta_reg": 0.01, "batch_size": 256, "early_stop": 5, "sg_lr": 0.001, "sg_epochs": 2}
+    tuned = get_method("recon-sg").fit(data, config, 0)
+    recon = get_method("recon").fit(data, config, 0)
+    certificate = lambda info: [(s["primal"], s["dual"]) for s in info["solves"]]  # noqa: E731
+    assert tuned.fit_info["fine_tuned"] and certificate(tuned.fit_info) == certificate(recon.fit_info)
+    moved = max(float((a - b).detach().abs().max()) for a, b in zip(tuned.hidden, recon.hidden))
+    assert 0 < moved < 0.5, "fine-tuning moves the witnesses a little, it does not start over"

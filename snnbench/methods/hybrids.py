@@ -1,0 +1,45 @@
+"""The hybrids of recon and surrogate gradients (methods.md section 3).
+
+sg-recon ("SG-CVX"): train `sg`, keep its hidden weights as the witnesses, discard its
+classifier, and solve recon's convex readout on the resulting dictionary.
+recon-sg ("CVX then SG"): run recon, then fine-tune hidden and readout weights with the
+surrogate-gradient recipe, starting from the reconstructed network.
+
+Both reuse the sg recipe with `sg_lr` and `sg_epochs` from their config, so that the
+surrogate-gradient part is the same as the `sg` baseline's.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from snnbench.methods.base import FitData
+from snnbench.methods.recon import Recon
+from snnbench.methods.sg import SurrogateGradient, train_surrogate_gradient
+from snnbench.models.lif import LIFNetwork
+
+
+def sg_config(config: dict) -> dict:
+    return {**config, "lr": config["sg_lr"], "epochs": config["sg_epochs"]}
+
+
+class SgRecon(Recon):
+    name = "sg-recon"
+    description = "sg-trained hidden weights as witnesses, then recon's certified convex readout."
+    config_resource = "snnbench.methods:configs/sg-recon.toml"
+
+    def witnesses(self, data: FitData, config: dict, seed: int) -> LIFNetwork:
+        return SurrogateGradient().fit(data, sg_config(config), seed)  # its readout is replaced
+
+
+class ReconSg(Recon):
+    name = "recon-sg"
+    description = "recon, then surrogate-gradient fine-tuning of all weights from the reconstructed network."
+    config_resource = "snnbench.methods:configs/recon-sg.toml"
+
+    def fit_grid(self, data: FitData, configs: list[dict], seed: int) -> Iterator[tuple[dict, LIFNetwork]]:
+        for config, model in super().fit_grid(data, configs, seed):
+            info = model.fit_info
+            tuned = train_surrogate_gradient(model, data, sg_config(config), seed)
+            tuned.fit_info = {**info, "fine_tuned": True, "neurons_kept_before_fine_tuning": info.pop("neurons_kept")}
+            yield config, tuned
