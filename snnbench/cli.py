@@ -94,6 +94,7 @@ def evaluate(
     out: Annotated[Path, typer.Option(help="Results folder; files go to OUT/<method>/<task>.json.")] = Path("results"),
     data_dir: Annotated[Optional[str], typer.Option(help="Folder with the MNIST files (else $SNNBENCH_DATA_DIR, else Hugging Face).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Recompute every seed, replacing an existing result file.")] = False,
+    solver: Annotated[Optional[str], typer.Option(help="recon methods: `ours` (certified FISTA / interior point) or `cvxpy` (reference).")] = None,
 ) -> None:
     """Train METHOD on TASK for each seed, select on val, score on test and OOD splits.
 
@@ -105,6 +106,8 @@ def evaluate(
     from snnbench.tasks import resolve_tasks
 
     seed_list = parse_seeds(seeds)
+    if solver not in (None, "ours", "cvxpy"):
+        raise typer.BadParameter(f"--solver must be ours or cvxpy, not {solver!r}")
     try:
         chosen = resolve_tasks(task)
         if method not in available_methods():
@@ -124,7 +127,8 @@ def evaluate(
                 bar.update(job, description=f"{method} on {t.id}, seed {seed}", completed=done, total=total)
 
             try:
-                documents.append(run_evaluate(method, t, seed_list, preset, out, data_dir, force, update))
+                overrides = {"solver": solver} if solver else None
+                documents.append(run_evaluate(method, t, seed_list, preset, out, data_dir, force, update, overrides))
             except SnnbenchError as exc:
                 bar.stop()
                 fail(str(exc))

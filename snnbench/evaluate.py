@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Callable
 
 from snnbench.environment import environment
-from snnbench.errors import ResultFileError
+from snnbench.errors import ResultFileError, SnnbenchError
 from snnbench.harness import run_seed
 from snnbench.methods import get_method
 from snnbench.results import build_document, result_path, write_atomic
@@ -40,10 +40,19 @@ def evaluate(
     data_dir: str | None = None,
     force: bool = False,
     progress: SeedProgress = lambda seed, done, total: None,
+    overrides: dict | None = None,
 ) -> dict:
-    """Run the seeds not yet in the result file; write the file after every seed."""
+    """Run the seeds not yet in the result file; write the file after every seed.
+
+    `overrides` replace settings of the preset (e.g. {"solver": "cvxpy"}); only settings the
+    method's config already has can be overridden, and they are recorded in the result file.
+    """
     method = get_method(method_name)
     resolved = method.config(preset, task)
+    for key, value in (overrides or {}).items():
+        if key not in resolved.settings:
+            raise SnnbenchError(f"method {method_name!r} has no setting {key!r} to override; it has {sorted(resolved.settings)}")
+        resolved.settings[key] = value
     splits = task.load(data_dir)
     header = json.loads(json.dumps({
         "method": {

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import cvxpy as cp
 import pytest
 import torch
 
 from snnbench.solvers.fista import L1Problem
 from snnbench.solvers.losses import Hinge, SoftmaxCrossEntropy, Squared
+from snnbench.solvers.reference import cvxpy_problem, solve_cvxpy
 
 
 def cvxpy_optimum(problem: L1Problem, rho: float) -> float:
-    d, a, loss = problem.d.numpy(), problem.a.numpy(), problem.loss
-    w = cp.Variable((d.shape[1], loss.columns))
-    z = d @ w
-    if loss.name == "softmax_ce":
-        data = cp.log_sum_exp(z, axis=1) - cp.sum(cp.multiply(loss.onehot.numpy(), z), axis=1)
-        objective = cp.sum(cp.multiply(a, data))
-    elif loss.name == "squared":
-        objective = cp.sum(cp.multiply(a[:, None], cp.square(z - loss.y.numpy())))
-    else:
-        objective = cp.sum(cp.multiply(a[:, None], cp.pos(1 - cp.multiply(loss.y.numpy(), z))))
-    prob = cp.Problem(cp.Minimize(objective + rho * cp.norm1(w)))
+    prob, _ = cvxpy_problem(problem, rho)
     prob.solve(solver="CLARABEL")
     return float(prob.value)
 
@@ -97,3 +87,12 @@ def test_rho_max_gives_zero_weights():
     problem = random_problem("softmax_ce", 0)
     result = problem.solve(problem.rho_max() * 1.0001, tol=1e-8)
     assert result.w.abs().max() < 1e-10 and result.converged
+
+
+@pytest.mark.parametrize("loss_name", ["softmax_ce", "hinge"])
+def test_cvxpy_reference_path_is_certified_like_ours(loss_name):
+    problem = random_problem(loss_name, 1)
+    rho = 0.1 * problem.rho_max()
+    ours, theirs = problem.solve(rho, tol=1e-8), solve_cvxpy(problem, rho)
+    assert theirs.solver == "cvxpy-clarabel" and theirs.gap >= -1e-12
+    assert abs(ours.primal - theirs.primal) <= 1e-5 * abs(theirs.primal)

@@ -27,6 +27,7 @@ from snnbench.methods.base import FitData, Method, network_spec
 from snnbench.models.lif import LIFNetwork
 from snnbench.solvers.fista import L1Problem
 from snnbench.solvers.losses import Hinge, Loss, SoftmaxCrossEntropy, Squared
+from snnbench.solvers.reference import solve_cvxpy
 from snnbench.tasks.base import Split, Task
 
 LOSSES = ("softmax_ce", "hinge", "ovr_hinge", "squared")
@@ -144,7 +145,10 @@ class Recon(Method):
             rho = cfg["beta_reg"] / math.sqrt(net.spec.p_last)
             rows, reports = [], []
             for name, classes, loss_name, problem in problems:
-                result = problem.solve(rho, w0=warm.get(name), tol=cfg.get("tol", 1e-6), max_iter=cfg.get("max_iter", 20000))
+                if cfg.get("solver", "ours") == "cvxpy":  # the reference: same problem, cvxpy
+                    result = solve_cvxpy(problem, rho)
+                else:
+                    result = problem.solve(rho, w0=warm.get(name), tol=cfg["tol"], max_iter=cfg["max_iter"])
                 warm[name] = result.w
                 rows.append(head_logits_weights(result.w, classes))
                 reports.append({"head": name, "loss": loss_name, **result.report()})
