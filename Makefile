@@ -19,13 +19,14 @@ $(STAMP): pyproject.toml Makefile
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/snnbench evaluate --method sg --task first-last-xor-t8
+	$(BIN)/snnbench evaluate --method recon --task first-last-xor-t8
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/lif_forward.py
+	$(BIN)/python benchmarks/solver.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
