@@ -51,7 +51,7 @@ def main() -> None:
     args = parser.parse_args()
     frame = rows(args.results)
     table = frame.pivot_table(index=["task", "split", "metric"], columns="method", values="cell", aggfunc="first")
-    table = table.reindex(columns=METHODS).fillna("not run")
+    table = table.reindex(columns=METHODS).astype(object).fillna("not run")
     table["published"] = [f"{p:.1f}" if (p := published(t, s)) is not None else "-" for t, s, _ in table.index]
     print(table.reset_index().to_markdown(index=False))
 
