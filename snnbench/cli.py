@@ -101,8 +101,6 @@ def evaluate(
     Each finished seed is written at once (atomically); rerun the same command after an
     interruption and it resumes with the seeds still missing.
     """
-    from snnbench.evaluate import evaluate as run_evaluate
-    from snnbench.methods import available_methods, get_method
     from snnbench.tasks import resolve_tasks
 
     seed_list = parse_seeds(seeds)
@@ -110,6 +108,12 @@ def evaluate(
         raise typer.BadParameter(f"--solver must be ours or cvxpy, not {solver!r}")
     try:
         chosen = resolve_tasks(task)
+        for t in chosen:  # missing data is reported before torch and the methods are imported
+            if t.check_data is not None:
+                t.check_data(data_dir)
+        from snnbench.evaluate import evaluate as run_evaluate
+        from snnbench.methods import available_methods, get_method
+
         if method not in available_methods():
             raise UnknownNameError("method", method, list(available_methods()))
         get_method(method)

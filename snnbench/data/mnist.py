@@ -173,6 +173,21 @@ def hf_cache_has_mnist() -> bool:
     return any(any(root.glob(pattern)) for root in roots if root.is_dir() for pattern in ("ylecun___mnist", "datasets--ylecun--mnist"))
 
 
+def check_available(data_dir: str | os.PathLike | None = None) -> None:
+    """Raise DataError at once if no MNIST source can work; cheap (no checksums, no imports).
+
+    Called before anything heavy is imported, so that a machine without data and without
+    network gets its answer in about a second.
+    """
+    directory = data_dir or os.environ.get(DATA_DIR_ENV)
+    if directory:
+        directory = Path(directory).expanduser()
+        if not directory.is_dir():
+            raise DataError(f"data directory {directory} does not exist.\n{HOW_TO_PROVIDE}")
+    elif not hf_cache_has_mnist() and not hub_reachable():
+        raise DataError(HOW_TO_PROVIDE)
+
+
 def load_from_huggingface() -> MnistArrays:
     """`datasets.load_dataset("ylecun/mnist")`, offline from the cache when the hub is unreachable."""
     online = hub_reachable()

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Callable, Literal
+from typing import TYPE_CHECKING, Callable, Literal
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 TaskKind = Literal["sequence", "token"]
 
@@ -38,10 +40,14 @@ class Split:
     def steps(self) -> int:
         return int(self.x.shape[1])
 
-    def inputs(self) -> torch.Tensor:
+    def inputs(self) -> "torch.Tensor":
+        import torch  # lazily: listing tasks or reporting missing data should not pay for torch
+
         return torch.from_numpy(self.x)
 
-    def targets(self) -> torch.Tensor:
+    def targets(self) -> "torch.Tensor":
+        import torch
+
         return torch.from_numpy(self.y)
 
     def fingerprint(self) -> str:
@@ -77,6 +83,8 @@ class Task:
     card: str
     builder: Callable[..., dict[str, Split]] = field(repr=False, compare=False)
     needs_data: bool = False
+    # raises DataError at once when the data cannot be had (cheap; run before heavy imports)
+    check_data: Callable[[str | None], None] | None = field(default=None, repr=False, compare=False)
     params: dict = field(default_factory=dict, compare=False)
 
     @property

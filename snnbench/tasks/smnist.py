@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from snnbench.data.mnist import load_mnist, load_mnist_mini
+from snnbench.data.mnist import check_available, load_mnist, load_mnist_mini
 from snnbench.tasks.base import Split, Task
 from snnbench.tasks.random import permutation, task_rng
 
@@ -71,4 +71,5 @@ def make_task(steps: int, mini: bool) -> Task:
         card=f"{family}.md",
         builder=build_mini if mini else build_full,
         needs_data=not mini,
+        check_data=None if mini else check_available,
     )
