@@ -20,7 +20,7 @@ import time
 
 import torch
 
-from snnbench.solvers.fista import L1Problem
+from snnbench.solvers.l1_problem import L1Problem
 from snnbench.solvers.losses import SoftmaxCrossEntropy, Squared
 from snnbench.solvers.reference import solve_cvxpy
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from snnbench.solvers.fista import L1Problem
+from snnbench.solvers.l1_problem import L1Problem
 from snnbench.solvers.losses import Hinge, SoftmaxCrossEntropy, Squared
 from snnbench.solvers.reference import cvxpy_problem, solve_cvxpy
 

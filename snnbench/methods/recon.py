@@ -25,7 +25,7 @@ import torch
 
 from snnbench.methods.base import FitData, Method, network_spec
 from snnbench.models.lif import LIFNetwork
-from snnbench.solvers.fista import L1Problem
+from snnbench.solvers.l1_problem import L1Problem
 from snnbench.solvers.losses import Hinge, Loss, SoftmaxCrossEntropy, Squared
 from snnbench.solvers.reference import solve_cvxpy
 from snnbench.tasks.base import Split, Task

@@ -11,7 +11,7 @@ import time
 import cvxpy as cp
 import torch
 
-from snnbench.solvers.fista import L1Problem, SolveResult
+from snnbench.solvers.l1_problem import L1Problem, SolveResult
 
 
 def cvxpy_problem(problem: L1Problem, rho: float) -> tuple[cp.Problem, cp.Variable]:
