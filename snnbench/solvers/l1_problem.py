@@ -101,8 +101,10 @@ class L1Problem:
               max_iter: int = 50000, check_every: int = 10) -> SolveResult:
         start = time.perf_counter()
         x = torch.zeros(self.d.shape[1], self.n_cols, dtype=torch.float64) if w0 is None else w0.to(torch.float64).clone()
-        run = self._fista if self.loss.smooth else self._interior_point
-        x, iterations, (primal, dual) = run(x, rho, tol, max_iter, check_every)
+        if self.loss.smooth:
+            x, iterations, (primal, dual) = self._fista(x, rho, tol, max_iter, check_every)
+        else:
+            x, iterations, (primal, dual) = self._interior_point(x, rho, tol, max_iter)
         gap = primal - dual
         rel = gap / max(abs(primal), 1e-12)
         return SolveResult(x, rho, primal, dual, gap, rel, iterations, time.perf_counter() - start,
@@ -140,7 +142,7 @@ class L1Problem:
                     return x, k, certificate
         return x, max_iter, certificate
 
-    def _interior_point(self, x, rho, tol, max_iter, check_every):
+    def _interior_point(self, x, rho, tol, max_iter):
         """The hinge LP, one column at a time (one-vs-rest columns are independent)."""
         y = self.loss.y.expand(self.d.shape[0], self.n_cols)
         columns, duals, iterations = [], [], 0

@@ -9,12 +9,13 @@ dual-feasible point built from that gradient: U = -grad, scaled by s = min(1, rh
 ||D^T U||_max) so that ||D^T U||_max <= rho, with the matching dual objective.  For any W, the
 gap primal(W) - dual(U(W)) is >= 0 by weak duality and is 0 at the optimum.
 
-Hinge is not smooth: it is minimised through its Nesterov smoothing with parameter mu (a
-Huber-like hinge), but the value and the gap are always those of the true hinge.
+Hinge is not smooth: it is solved as a linear programme (interior_point.py); here it only
+provides its value, a subgradient (for rho_max) and its dual objective.
 """
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 
 import torch
@@ -28,15 +29,15 @@ class Loss(ABC):
     columns: int  # C, the number of readout columns
 
     @abstractmethod
-    def value(self, z: torch.Tensor, a: torch.Tensor, mu: float = 0.0) -> torch.Tensor:
-        """sum_i a_i loss_i (the mu-smoothed loss for non-smooth ones when mu > 0)."""
+    def value(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        """sum_i a_i loss_i."""
 
     @abstractmethod
-    def grad(self, z: torch.Tensor, a: torch.Tensor, mu: float = 0.0) -> torch.Tensor:
-        """Gradient of sum_i a_i loss_i in Z (of the mu-smoothed loss for non-smooth ones)."""
+    def grad(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        """Gradient (a subgradient for non-smooth losses) of sum_i a_i loss_i in Z."""
 
     @abstractmethod
-    def curvature(self, mu: float = 0.0) -> float:
+    def curvature(self) -> float:
         """Bound on the loss's second derivative per row (for the Lipschitz constant)."""
 
     @abstractmethod
@@ -53,13 +54,13 @@ class SoftmaxCrossEntropy(Loss):
         self.onehot = torch.nn.functional.one_hot(y, classes).to(torch.float64)
         self.columns = classes
 
-    def value(self, z, a, mu=0.0):
+    def value(self, z, a):
         return (a * (torch.logsumexp(z, 1) - (z * self.onehot).sum(1))).sum()
 
-    def grad(self, z, a, mu=0.0):
+    def grad(self, z, a):
         return a[:, None] * (torch.softmax(z, 1) - self.onehot)
 
-    def curvature(self, mu=0.0):
+    def curvature(self):
         return 0.5  # the softmax Jacobian's largest eigenvalue is at most 1/2
 
     def dual_value(self, u, a):
@@ -77,13 +78,13 @@ class Squared(Loss):
         self.y = y.to(torch.float64)
         self.columns = self.y.shape[1]
 
-    def value(self, z, a, mu=0.0):
+    def value(self, z, a):
         return (a[:, None] * (z - self.y) ** 2).sum()
 
-    def grad(self, z, a, mu=0.0):
+    def grad(self, z, a):
         return 2 * a[:, None] * (z - self.y)
 
-    def curvature(self, mu=0.0):
+    def curvature(self):
         return 2.0
 
     def dual_value(self, u, a):
@@ -104,20 +105,14 @@ class Hinge(Loss):
         self.y = y.to(torch.float64)
         self.columns = self.y.shape[1]
 
-    def value(self, z, a, mu=0.0):
-        margin = 1 - self.y * z
-        if mu <= 0:
-            return (a[:, None] * margin.clamp_min(0)).sum()
-        huber = torch.where(margin >= mu, margin - mu / 2, margin.clamp_min(0) ** 2 / (2 * mu))
-        return (a[:, None] * huber).sum()
+    def value(self, z, a):
+        return (a[:, None] * (1 - self.y * z).clamp_min(0)).sum()
 
-    def grad(self, z, a, mu=0.0):
-        # Nesterov smoothing: max_{v in [0,1]} v (1 - y z) - mu/2 v^2  ->  v = clip((1 - y z)/mu)
-        v = ((1 - self.y * z) / mu).clamp(0, 1) if mu > 0 else (self.y * z < 1).to(z.dtype)
-        return -a[:, None] * self.y * v
+    def grad(self, z, a):
+        return -a[:, None] * self.y * (self.y * z < 1).to(z.dtype)
 
-    def curvature(self, mu=0.0):
-        return 1.0 / mu
+    def curvature(self):
+        return math.inf  # not smooth: never given to FISTA
 
     def dual_value(self, u, a):
         # dual: max sum y u  s.t.  0 <= y u <= a  (U = a y v with v in [0, 1])
