@@ -1,4 +1,5 @@
-"""The `snnbench` command line: list tasks and methods, evaluate, validate result files."""
+"""The `snnbench` command line: list tasks and methods, evaluate, validate and verify result
+files, build and serve the leaderboard site."""
 
 from __future__ import annotations
 
@@ -19,12 +20,19 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+leaderboard_app = typer.Typer(help="Build the static leaderboard site from result files, and serve it locally.", no_args_is_help=True)
+app.add_typer(leaderboard_app, name="leaderboard")
 console = Console()
 err = Console(stderr=True)
 
 
+def progress_bar() -> Progress:
+    """The rich progress bar every long command draws on stderr."""
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err)
+
+
 def fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -122,8 +130,7 @@ def evaluate(
     except SnnbenchError as exc:
         fail(str(exc))
     documents = []
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err, transient=False) as bar:
+    with progress_bar() as bar:
         for t in chosen:
             job = bar.add_task(f"{method} on {t.id}", total=None)
 
@@ -186,6 +193,81 @@ def validate(
             console.print(f"[green]ok[/] {path}")
     if errors:
         fail(f"{errors} problem(s) in {len(paths)} file(s)")
+
+
+@app.command()
+def verify(
+    path: Annotated[Path, typer.Argument(help="A result file, e.g. leaderboard/results/recon/add-b3.json.")],
+    seed: Annotated[int, typer.Option(help="The seed to re-run.")] = 0,
+    tolerance: Annotated[float, typer.Option(help="Largest accepted absolute difference of any metric (0.01 = one point).")] = 0.01,
+    data_dir: Annotated[Optional[str], typer.Option(help="MNIST folder, for smnist tasks.")] = None,
+) -> None:
+    """Re-run one seed of a result file with its recorded config and compare every metric.
+
+    Exit code 0 when the chosen hyperparameters are the same and every metric of every split is
+    within the tolerance; 1 otherwise.
+    """
+    from snnbench.verify import verify_seed
+
+    try:
+        with progress_bar() as bar:
+            job = bar.add_task(f"re-running seed {seed} of {path}", total=None)
+            result = verify_seed(path, seed, tolerance, data_dir, lambda d, t: bar.update(job, completed=d, total=t))
+    except SnnbenchError as exc:
+        fail(str(exc))
+    for note in result.notes:
+        console.print(f"[yellow]note[/] {note}", highlight=False)
+    table = Table(title=f"{path}, seed {seed}: claimed vs re-run (%)")
+    for col in ("split", "metric", "claimed", "re-run", "difference"):
+        table.add_column(col)
+    for split, metric, claimed, rerun in result.comparisons:
+        bad = abs(claimed - rerun) > tolerance
+        table.add_row(split, metric, f"{100 * claimed:.2f}", f"{100 * rerun:.2f}", f"{'[red]' if bad else ''}{100 * (rerun - claimed):+.2f}")
+    console.print(table)
+    console.print(f"chosen hyperparameters: claimed {result.chosen_claimed}, re-run {result.chosen_rerun}", highlight=False)
+    if result.exact:
+        console.print("[green]reproduced exactly[/]")
+    elif result.reproduces:
+        console.print(f"[green]reproduced[/] within {tolerance} (largest difference {result.max_difference:.4f})")
+    else:
+        fail(f"NOT reproduced: largest difference {result.max_difference:.4f} (tolerance {tolerance})"
+             + ("" if result.chosen_claimed == result.chosen_rerun else "; the chosen hyperparameters differ"))
+
+
+@leaderboard_app.command("build")
+def leaderboard_build(
+    results: Annotated[Path, typer.Option(help="Folder of result files (searched recursively).")] = Path("leaderboard/results"),
+    out: Annotated[Path, typer.Option(help="Output folder; replaced by the new site.")] = Path("leaderboard/site"),
+    data_dir: Annotated[Optional[str], typer.Option(help="MNIST folder, to check smnist fingerprints.")] = None,
+) -> None:
+    """Validate every result file and generate the static site (fails on any invalid file)."""
+    from snnbench.leaderboard import build_site
+
+    try:
+        site = build_site(results, out, data_dir)
+    except SnnbenchError as exc:
+        fail(str(exc))
+    console.print(f"built {site / 'index.html'}; browse with `snnbench leaderboard serve --site {out}`", soft_wrap=True)
+
+
+@leaderboard_app.command("serve")
+def leaderboard_serve(
+    site: Annotated[Path, typer.Option(help="The built site folder.")] = Path("leaderboard/site"),
+    port: Annotated[int, typer.Option(help="Port on localhost (0 picks a free one).")] = 8000,
+) -> None:
+    """Serve the built site on http://127.0.0.1:PORT until interrupted."""
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    if not (site / "index.html").is_file():
+        fail(f"{site} has no index.html; run `snnbench leaderboard build --out {site}` first")
+    handler = partial(SimpleHTTPRequestHandler, directory=str(site))
+    with ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
+        console.print(f"serving {site} at http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from jsonschema import Draft202012Validator
 
@@ -52,8 +52,21 @@ def close(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
 
 
+def escapes_folder(name: str) -> bool:
+    """Would this name, used as a path, leave its folder ('..' parts, absolute or drive paths)?
+
+    Method names are free text (the site escapes them and derives page names from them), but a
+    name that is a path out of a folder is refused outright.
+    """
+    posix, windows = PurePosixPath(name), PureWindowsPath(name)
+    return (posix.is_absolute() or windows.is_absolute() or bool(windows.drive)
+            or ".." in posix.parts or ".." in windows.parts)
+
+
 def semantic_problems(doc: dict, file: str, data_dir: str | None) -> list[Problem]:
     out: list[Problem] = []
+    if escapes_folder(doc["method"]["name"]):
+        out.append(Problem(file, "method/name", f"{doc['method']['name']!r} would escape the output folder; rename the method"))
     runs, seeds = doc["runs"], doc["seeds"]
     run_seeds = [r["seed"] for r in runs]
     if sorted(run_seeds) != sorted(seeds) or len(set(run_seeds)) != len(run_seeds):

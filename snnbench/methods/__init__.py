@@ -6,6 +6,7 @@ external package registers its own the same way, and `snnbench methods` lists it
 
 from __future__ import annotations
 
+import re
 from importlib.metadata import EntryPoint, entry_points
 
 from snnbench.errors import SnnbenchError, UnknownNameError
@@ -14,6 +15,8 @@ from snnbench.methods.base import FitData, Method
 __all__ = ["FitData", "Method", "available_methods", "get_method"]
 
 GROUP = "snnbench.methods"
+# Method names become folders of result files (DIR/<method>/<task>.json) and CLI arguments.
+NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 
 def available_methods() -> dict[str, EntryPoint]:
@@ -24,6 +27,8 @@ def get_method(name: str) -> Method:
     methods = available_methods()
     if name not in methods:
         raise UnknownNameError("method", name, list(methods))
+    if not NAME.match(name):
+        raise SnnbenchError(f"method name {name!r} (entry point {methods[name].value}) must match {NAME.pattern}")
     try:
         cls = methods[name].load()
     except ImportError as exc:

@@ -1,0 +1,142 @@
+"""Read the result files, refuse invalid ones, and flatten them into pandas frames.
+
+Only files that pass `snnbench validate` are published: the first invalid file stops the
+build with its path and reason.  Every score row carries a `group` key made of the task
+version and a digest of the split fingerprints, so results computed on different data are
+never ranked against each other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from snnbench.errors import SnnbenchError
+from snnbench.leaderboard.pages import http_links, page_slug
+from snnbench.validate import Problem, validate_file
+
+MIN_SEEDS = 3  # fewer seeds than this are marked on every page
+
+
+class InvalidResultError(SnnbenchError):
+    """A result file that may not be published; the message names the file and the reason."""
+
+
+@dataclass
+class MethodInfo:
+    """What a method page shows, gathered from every result file of that method."""
+
+    name: str
+    slug: str
+    description: str
+    paper: str | None
+    links: list[str]
+    versions: set[str] = field(default_factory=set)
+    files: list[dict] = field(default_factory=list)  # per task: preset, config, grid, chosen
+
+
+@dataclass
+class Collection:
+    scores: pd.DataFrame  # one row per (file, split, metric)
+    methods: dict[str, MethodInfo]  # by slug
+    warnings: list[Problem]
+
+
+def fingerprint_digest(fingerprints: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(fingerprints, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def load_valid(results_dir: Path, data_dir: str | None = None) -> tuple[list[tuple[Path, dict]], list[Problem]]:
+    """Every *.json under results_dir, validated; raises on the first file with an error."""
+    paths = sorted(results_dir.rglob("*.json"))
+    if not paths:
+        raise InvalidResultError(f"no result files (*.json) under {results_dir}")
+    documents, warnings = [], []
+    for path in paths:
+        problems = validate_file(path, data_dir)
+        errors = [p for p in problems if p.level == "error"]
+        if errors:
+            listed = "\n  ".join(str(p) for p in errors)
+            raise InvalidResultError(f"{path} is not a valid result file, nothing was built:\n  {listed}")
+        warnings += problems
+        documents.append((path, json.loads(path.read_text())))
+    return documents, warnings
+
+
+def score_rows(path: Path, doc: dict) -> list[dict]:
+    method, task, summary = doc["method"], doc["task"], doc["summary"]
+    runs = doc["runs"]
+    common = {
+        "method": method["name"],
+        "slug": page_slug(method["name"]),
+        "method_version": method["version"],
+        "preset": method["preset"],
+        "task": task["id"],
+        "family": task["family"],
+        "version": task["version"],
+        "group": f"{task['version']}-{fingerprint_digest(task['fingerprints'])}",
+        "primary_metric": task["primary_metric"],
+        "params": sum(r["model"]["num_parameters"] for r in runs) / len(runs),
+        "spikes_per_sample": summary["spikes_per_sample"]["mean"],
+        "train_seconds": summary["train_seconds"]["mean"],
+        "file": str(path),
+    }
+    return [
+        {**common, "split": split, "metric": metric, "mean": stat["mean"], "std": stat["std"], "n": stat["n"]}
+        for split, metrics in summary["metrics"].items()
+        for metric, stat in metrics.items()
+    ]
+
+
+def collect(results_dir: str | Path, data_dir: str | None = None) -> Collection:
+    documents, warnings = load_valid(Path(results_dir), data_dir)
+    rows: list[dict] = []
+    methods: dict[str, MethodInfo] = {}
+    seen: dict[tuple, Path] = {}
+    for path, doc in documents:
+        method, task = doc["method"], doc["task"]
+        key = (method["name"], task["id"], method["preset"])
+        if key in seen:
+            raise InvalidResultError(f"{path} and {seen[key]} both hold {key[0]} on {key[1]} ({key[2]} preset); keep one")
+        seen[key] = path
+        rows += score_rows(path, doc)
+        slug = page_slug(method["name"])
+        info = methods.get(slug)
+        if info is None:
+            info = methods[slug] = MethodInfo(
+                method["name"], slug, method["description"], method.get("paper"), http_links(method.get("paper"))
+            )
+        elif info.name != method["name"]:
+            raise InvalidResultError(f"{path}: method names {info.name!r} and {method['name']!r} share the page {slug}")
+        info.versions.add(method["version"])
+        info.files.append({
+            "task": task["id"],
+            "preset": method["preset"],
+            "version": method["version"],
+            "config": method["config"],
+            "grid": method["grid"],
+            "chosen": {r["seed"]: r["chosen_hyperparameters"] for r in doc["runs"]},
+            "file": str(path),
+        })
+    return Collection(pd.DataFrame(rows), methods, warnings)
+
+
+def ranking(scores: pd.DataFrame, task: str, group: str, split: str) -> pd.DataFrame:
+    """One row per method on one split of one task version: all metrics, ranked by the primary.
+
+    Ties share a rank ("min" method); methods with fewer than MIN_SEEDS seeds are flagged.
+    """
+    part = scores[(scores.task == task) & (scores.group == group) & (scores.split == split)]
+    primary = part.primary_metric.iloc[0]
+    index = ["method", "slug", "preset", "params", "spikes_per_sample", "train_seconds"]
+    table = part.pivot_table(index=index, columns="metric", values=["mean", "std", "n"], aggfunc="first")
+    table.columns = [f"{metric}_{stat}" for stat, metric in table.columns]
+    table = table.reset_index().sort_values(f"{primary}_mean", ascending=False, kind="stable")
+    table["rank"] = table[f"{primary}_mean"].rank(ascending=False, method="min").astype(int)
+    table["seeds"] = table[f"{primary}_n"].astype(int)
+    table["few_seeds"] = table.seeds < MIN_SEEDS
+    return table.reset_index(drop=True)

@@ -1,0 +1,79 @@
+"""`snnbench verify`: re-run one seed of a result file and compare it with what the file claims.
+
+The re-run uses the config and grid recorded in the file (not today's preset), the same task
+version and the same seed, through the same harness.  On the same CPU build the numbers are
+identical; across machines float summation order can flip a few predictions, so every metric
+of every split must agree within an absolute tolerance (default one percentage point) and the
+chosen hyperparameters must be the same.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from snnbench.config import ResolvedConfig
+from snnbench.errors import ResultFileError
+from snnbench.harness import run_seed
+from snnbench.methods import get_method
+from snnbench.tasks import get_task
+from snnbench.validate import validate_file
+
+DEFAULT_TOLERANCE = 0.01
+
+
+@dataclass
+class Verification:
+    file: str
+    seed: int
+    tolerance: float
+    chosen_claimed: dict
+    chosen_rerun: dict
+    # (split, metric, claimed, re-run) for every metric
+    comparisons: list[tuple[str, str, float, float]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def max_difference(self) -> float:
+        return max((abs(a - b) for _, _, a, b in self.comparisons), default=0.0)
+
+    @property
+    def exact(self) -> bool:
+        return self.chosen_claimed == self.chosen_rerun and all(a == b for _, _, a, b in self.comparisons)
+
+    @property
+    def reproduces(self) -> bool:
+        return self.chosen_claimed == self.chosen_rerun and self.max_difference <= self.tolerance
+
+
+def verify_seed(
+    path: str | Path,
+    seed: int,
+    tolerance: float = DEFAULT_TOLERANCE,
+    data_dir: str | None = None,
+    progress: Callable[[int, int], None] = lambda done, total: None,
+) -> Verification:
+    errors = [p for p in validate_file(path, data_dir) if p.level == "error"]
+    if errors:
+        raise ResultFileError("cannot verify an invalid result file:\n  " + "\n  ".join(map(str, errors)))
+    doc = json.loads(Path(path).read_text())
+    claimed = next((r for r in doc["runs"] if r["seed"] == seed), None)
+    if claimed is None:
+        raise ResultFileError(f"{path} has no run for seed {seed}; it has seeds {doc['seeds']}")
+    method = get_method(doc["method"]["name"])
+    task = get_task(doc["task"]["id"])
+    notes = []
+    if method.version != doc["method"]["version"]:
+        notes.append(f"installed {method.name} is version {method.version}, the file was made by version {doc['method']['version']}")
+    config = ResolvedConfig(doc["method"]["config"], doc["method"]["grid"])
+    preset = method.config(doc["method"]["preset"], task)
+    if (preset.settings, preset.grid) != (config.settings, config.grid):
+        notes.append(f"the file's config differs from today's {doc['method']['preset']!r} preset; re-running the file's config")
+    rerun = run_seed(method, task, task.load(data_dir), config.candidates(), sorted(config.grid), seed, progress)
+    result = Verification(str(path), seed, tolerance, claimed["chosen_hyperparameters"], rerun["chosen_hyperparameters"], notes=notes)
+    for split, metrics in claimed["metrics"].items():
+        for metric, value in metrics.items():
+            result.comparisons.append((split, metric, value, rerun["metrics"][split][metric]))
+    return result

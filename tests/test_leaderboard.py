@@ -1,0 +1,166 @@
+"""The leaderboard build: ranking, refusal of invalid files, escaping of untrusted names, verify."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from leaderboard_files import committed, renamed, scaled, standard_results, write
+from typer.testing import CliRunner
+
+from snnbench.cli import app
+from snnbench.leaderboard import build_site
+from snnbench.leaderboard.collect import InvalidResultError, ranking
+from snnbench.leaderboard.pages import UnsafeNameError, http_links, inside, page_slug
+from snnbench.validate import escapes_folder
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("board")
+    standard_results(root / "results")
+    return build_site(root / "results", root / "site")
+
+
+def rows_of(html: str, split: str) -> list[list[str]]:
+    """The text of each body row of one split's ranking table."""
+    table = html.split(f'data-split="{split}"', 1)[1].split("</table>", 1)[0]
+    body = table.split("<tbody>", 1)[1]
+    return [[re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.DOTALL)]
+            for row in re.findall(r"<tr>(.*?)</tr>", body, re.DOTALL)]
+
+
+def test_site_has_index_task_method_pages_plots_and_local_assets(site: Path):
+    for page in ("index.html", "tasks/first-last-xor-t8.html", "tasks/first-last-xor-t6.html", "methods/recon.html",
+                 "methods/sg.html", "methods/weak-one-seed.html", "plots/first-last-xor.svg", "static/sort.js", "static/style.css"):
+        assert (site / page).is_file(), page
+    for html in site.rglob("*.html"):
+        text = html.read_text()
+        assert "://" not in re.sub(r'href="https?://[^"]*"', "", text.split("<footer>")[0].split("</head>")[0]), html
+        assert "snnbench 0." in text and "commit" in text  # footer
+    assert "<svg" in (site / "plots" / "first-last-xor.svg").read_text()
+
+
+def test_tables_rank_by_the_primary_metric_and_flag_few_seeds(site: Path):
+    rows = rows_of((site / "tasks" / "first-last-xor-t8.html").read_text(), "test")
+    assert [r[1] for r in rows] == ["recon", "sg", "weak-one-seed"]
+    assert [r[0] for r in rows] == ["1", "2", "3"]
+    recon, sg = committed("recon", "first-last-xor-t8"), committed("sg", "first-last-xor-t8")
+    assert rows[0][3].startswith(f"{100 * recon['summary']['metrics']['test']['accuracy']['mean']:.1f}")
+    assert rows[1][3].startswith(f"{100 * sg['summary']['metrics']['test']['accuracy']['mean']:.1f}")
+    assert "fewer than 3 seeds" in rows[2][4] and "fewer than" not in rows[0][4]
+
+
+def test_ranking_shares_ranks_on_ties_and_never_mixes_groups():
+    base = dict(task="t", split="test", primary_metric="accuracy", metric="accuracy", preset="paper", params=1.0,
+                spikes_per_sample=0.0, train_seconds=0.0, std=0.0)
+    frame = pd.DataFrame([
+        {**base, "method": "a", "slug": "a", "group": "v1-x", "mean": 0.9, "n": 3},
+        {**base, "method": "b", "slug": "b", "group": "v1-x", "mean": 0.9, "n": 3},
+        {**base, "method": "c", "slug": "c", "group": "v1-x", "mean": 0.5, "n": 2},
+        {**base, "method": "d", "slug": "d", "group": "v0-y", "mean": 1.0, "n": 3},
+    ])
+    table = ranking(frame, "t", "v1-x", "test")
+    assert list(table.method) == ["a", "b", "c"] and list(table["rank"]) == [1, 1, 3]
+    assert list(table.few_seeds) == [False, False, True]
+    assert list(ranking(frame, "t", "v0-y", "test").method) == ["d"]
+
+
+def test_an_invalid_file_stops_the_build_with_file_and_reason(tmp_path: Path):
+    results = standard_results(tmp_path / "results")
+    bad = committed("recon", "first-last-xor-t6")
+    bad["runs"][0]["metrics"]["test"]["accuracy"] = 1.5
+    path = results / "broken" / "first-last-xor-t6.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(bad))
+    result = runner.invoke(app, ["leaderboard", "build", "--results", str(results), "--out", str(tmp_path / "site")])
+    assert result.exit_code == 1
+    assert str(path) in result.output and "runs/0/metrics/test/accuracy" in result.output
+    assert not (tmp_path / "site").exists()
+
+
+def test_results_of_another_task_version_are_refused(tmp_path: Path):
+    old = committed("recon", "first-last-xor-t6")
+    old["task"]["version"] = "v0"
+    write(tmp_path / "results", old)
+    with pytest.raises(InvalidResultError, match="task/version"):
+        build_site(tmp_path / "results", tmp_path / "site")
+
+
+def test_untrusted_names_descriptions_and_links_are_text(tmp_path: Path):
+    evil = renamed(committed("recon", "first-last-xor-t6"), "<script>alert(1)</script>",
+                   description='<img src=x onerror="alert(2)">', paper="javascript:alert(3) and https://example.org/p?a=1&b=2")
+    write(tmp_path / "results", evil, folder="evil")
+    site = build_site(tmp_path / "results", tmp_path / "site")
+    pages = {p: p.read_text() for p in site.rglob("*.html")}
+    everything = "\n".join(pages.values())
+    assert "<script>alert" not in everything and "<img src=x" not in everything
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in everything
+    assert "javascript:" not in "".join(re.findall(r'href="([^"]*)"', everything))
+    assert 'href="https://example.org/p?a=1&amp;b=2"' in everything
+    method_pages = list((site / "methods").iterdir())
+    assert len(method_pages) == 1 and re.fullmatch(r"[a-z0-9._-]+\.html", method_pages[0].name)
+
+
+@pytest.mark.parametrize("name", ["../../escaped", "/etc/passwd", "..", "a/../../b", "C:\\x", "..\\..\\x"])
+def test_names_that_would_leave_the_output_folder_are_rejected(tmp_path: Path, name: str):
+    assert escapes_folder(name)
+    write(tmp_path / "results", renamed(committed("recon", "first-last-xor-t6"), name), folder="x")
+    with pytest.raises(InvalidResultError, match="escape the output folder"):
+        build_site(tmp_path / "results", tmp_path / "site")
+
+
+def test_page_paths_stay_inside_the_site(tmp_path: Path):
+    assert inside(tmp_path, "methods/x.html") == (tmp_path / "methods" / "x.html").resolve()
+    with pytest.raises(UnsafeNameError):
+        inside(tmp_path, "../x.html")
+    assert not escapes_folder("<script>alert(1)</script>") and not escapes_folder("a..b")
+
+
+def test_slugs_and_links():
+    assert page_slug("recon") == "recon"
+    assert page_slug("My Method") != page_slug("my-method")
+    assert re.fullmatch(r"[a-z0-9._-]+", page_slug("<script>alert(1)</script>"))
+    assert http_links("see https://a.org/x, javascript:alert(1) data:text/html,hi") == ["https://a.org/x"]
+
+
+def test_two_files_for_the_same_method_and_task_are_refused(tmp_path: Path):
+    doc = committed("recon", "first-last-xor-t6")
+    write(tmp_path / "results", doc)
+    write(tmp_path / "results", copy.deepcopy(doc), folder="copy")
+    with pytest.raises(InvalidResultError, match="both hold"):
+        build_site(tmp_path / "results", tmp_path / "site")
+
+
+@pytest.fixture(scope="module")
+def quick_result(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("quick")
+    result = runner.invoke(app, ["evaluate", "--method", "recon", "--task", "first-last-xor-t6", "--preset", "quick",
+                                 "--seeds", "0", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out / "recon" / "first-last-xor-t6.json"
+
+
+def test_verify_reproduces_a_seed_exactly(quick_result: Path):
+    result = runner.invoke(app, ["verify", str(quick_result), "--seed", "0"])
+    assert result.exit_code == 0, result.output
+    assert "reproduced exactly" in result.output
+
+
+def test_verify_catches_a_claim_the_rerun_does_not_support(quick_result: Path, tmp_path: Path):
+    doc = scaled(json.loads(quick_result.read_text()), 0.9)
+    path = write(tmp_path, doc)
+    result = runner.invoke(app, ["verify", str(path), "--seed", "0"])
+    assert result.exit_code == 1
+    assert "NOT reproduced" in result.output
+
+
+def test_verify_names_missing_seeds(quick_result: Path):
+    result = runner.invoke(app, ["verify", str(quick_result), "--seed", "7"])
+    assert result.exit_code == 1 and "no run for seed 7" in result.output

@@ -1,0 +1,123 @@
+"""The built site in a real browser: headless Chromium (Debian's) driven by playwright.
+
+`snnbench leaderboard serve` serves the site; the test reads rows and ranks, sorts by clicking
+headers, follows a link to a method page, checks that an untrusted method name runs nothing,
+and saves screenshots.  Without Chromium or playwright it is skipped with the reason (`.ci/run`
+installs Chromium); it never passes without having run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from leaderboard_files import committed, renamed, standard_results, write
+
+from snnbench.leaderboard import build_site
+
+CHROMIUM = os.environ.get("SNNBENCH_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+EVIL = "<script>alert(1)</script>"
+# Flags for a sandboxed machine with no network (see the machine notes: without the
+# background-networking flags Chromium keeps trying to reach Google's hosts).
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+
+def playwright_or_skip():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        pytest.skip(f"BROWSER TEST NOT RUN: playwright is not installed ({exc}); `pip install -e .[dev]`")
+    if CHROMIUM is None:
+        pytest.skip("BROWSER TEST NOT RUN: no Chromium found (apt-get install chromium, or set SNNBENCH_CHROMIUM)")
+    return sync_playwright
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    root = tmp_path_factory.mktemp("browser")
+    results = standard_results(root / "results")
+    write(results, renamed(committed("recon", "first-last-xor-t6"), EVIL, description=EVIL), folder="evil")
+    site = build_site(results, root / "site")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "snnbench.cli", "leaderboard", "serve", "--site", str(site), "--port", "0"],
+        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"},
+    )
+    try:
+        line = server.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert match, f"serve printed {line!r}"
+        yield f"http://127.0.0.1:{match.group(1)}/", root
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser(served):
+    sync_playwright = playwright_or_skip()
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+def column(page, table: str, index: int) -> list[str]:
+    return [c.strip() for c in page.locator(f"{table} tbody tr td:nth-child({index})").all_inner_texts()]
+
+
+def test_index_rows_sorting_and_a_method_page(served, browser):
+    url, root = served
+    page = browser.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(url)
+    assert page.title() == "snnbench leaderboard"
+    xor = "#family-first-last-xor table"
+    assert column(page, xor, 1) == ["first-last-xor-t6", "first-last-xor-t8", "first-last-xor-t11", "first-last-xor-t14"]
+    page.click("text=first-last-xor-t8")
+    assert page.url.endswith("/tasks/first-last-xor-t8.html")
+
+    test_table = 'table[data-split="test"]'
+    assert column(page, test_table, 1) == ["1", "2", "3"]
+    assert column(page, test_table, 2) == ["recon", "sg", "weak-one-seed"]
+    assert "fewer than 3 seeds" in column(page, test_table, 5)[2]
+    page.screenshot(path=str(root / "task-page.png"), full_page=True)
+
+    page.click(f"{test_table} th:has-text('accuracy')")  # ascending: the weakest first
+    assert column(page, test_table, 2) == ["weak-one-seed", "sg", "recon"]
+    page.click(f"{test_table} th:has-text('accuracy')")
+    assert column(page, test_table, 2) == ["recon", "sg", "weak-one-seed"]
+    page.click(f"{test_table} th:has-text('method')")
+    assert column(page, test_table, 2) == ["recon", "sg", "weak-one-seed"]
+    page.click(f"{test_table} th:has-text('method')")
+    assert column(page, test_table, 2) == ["weak-one-seed", "sg", "recon"]
+
+    page.click(f"{test_table} a:has-text('sg')")
+    assert page.url.endswith("/methods/sg.html")
+    assert page.inner_text("h1") == "sg"
+    assert "first-last-xor-t8" in page.inner_text("main table")
+    page.screenshot(path=str(root / "method-page.png"), full_page=True)
+    assert dialogs == []
+    keep = os.environ.get("SNNBENCH_SCREENSHOTS")
+    if keep:
+        for shot in root.glob("*.png"):
+            shutil.copy(shot, Path(keep) / shot.name)
+
+
+def test_an_untrusted_method_name_is_shown_as_text_and_runs_nothing(served, browser):
+    url, _ = served
+    page = browser.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(url + "tasks/first-last-xor-t6.html")
+    page.click(f"table[data-split='test'] a:has-text('{EVIL}')")
+    assert page.inner_text("h1") == EVIL
+    assert page.inner_text("p.description") == EVIL
+    assert page.locator("script:not([src])").count() == 0
+    assert dialogs == []
