@@ -14,8 +14,10 @@ run() {  # method task
 }
 XOR="first-last-xor-t6 first-last-xor-t8 first-last-xor-t11 first-last-xor-t14"
 ADD="add-b2 add-b3 add-b5"
+# Headline task first for every method, then the rest of XOR, then the mini MNIST track, then
+# the (hours-long) addition runs.
 for t in $XOR smnist-mini-t4 $ADD; do run recon "$t"; done
-for t in $ADD smnist-mini-t4; do run sg "$t"; done
-for t in $XOR $ADD smnist-mini-t4; do run sg-recon "$t"; done
-for t in $XOR $ADD smnist-mini-t4; do run recon-sg "$t"; done
-for t in $XOR; do run sg "$t"; done
+for m in sg-recon recon-sg; do run "$m" first-last-xor-t8; done
+for m in sg sg-recon recon-sg; do for t in $XOR; do run "$m" "$t"; done; done
+for m in sg sg-recon recon-sg; do run "$m" smnist-mini-t4; done
+for m in sg sg-recon recon-sg; do for t in $ADD; do run "$m" "$t"; done; done
