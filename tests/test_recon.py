@@ -12,6 +12,7 @@ from snnbench.cli import app
 from snnbench.harness import score
 from snnbench.methods import get_method
 from snnbench.methods.base import FitData
+from snnbench.methods import sg as sg_module
 from snnbench.methods.recon import dictionary, prune
 from snnbench.tasks import get_task
 from snnbench.validate import validate_file
@@ -82,7 +83,6 @@ def test_sg_recon_really_uses_the_sg_weights(xor, monkeypatch):
     assert all(torch.equal(a, b) for a, b in zip(witnesses.hidden, trained.hidden))
     first = method.fit(data, config, 0)
 
-    from snnbench.methods import sg as sg_module
     original = sg_module.SurrogateGradient.fit
 
     def perturbed(self, data, config, seed):
@@ -97,13 +97,31 @@ def test_sg_recon_really_uses_the_sg_weights(xor, monkeypatch):
     assert not torch.equal(first.readout.weight, second.readout.weight)
 
 
-def test_recon_sg_starts_from_the_reconstruction(xor):
+def val_accuracy(net, split) -> float:
+    return float((net(split.inputs()).argmax(-1) == split.targets()).double().mean())
+
+
+def test_recon_sg_starts_from_the_reconstruction_and_never_ends_worse_on_val(xor):
     task, splits = xor
     data = FitData(task, splits["train"], splits["val"])
-    config = {**QUICK, "beta_reg": 0.01, "batch_size": 256, "early_stop": 5, "sg_lr": 0.001, "sg_epochs": 2}
+    # a strong penalty leaves recon below 100 % on val, so fine-tuning has room to improve
+    config = {**QUICK, "beta_reg": 1.0, "batch_size": 256, "early_stop": 5, "sg_lr": 0.001, "sg_epochs": 3}
     tuned = get_method("recon-sg").fit(data, config, 0)
     recon = get_method("recon").fit(data, config, 0)
     certificate = lambda info: [(s["primal"], s["dual"]) for s in info["solves"]]  # noqa: E731
     assert tuned.fit_info["fine_tuned"] and certificate(tuned.fit_info) == certificate(recon.fit_info)
+    before, after = val_accuracy(recon, splits["val"]), val_accuracy(tuned, splits["val"])
+    assert before < 1.0 and after > before, (before, after)
     moved = max(float((a - b).detach().abs().max()) for a, b in zip(tuned.hidden, recon.hidden))
     assert 0 < moved < 0.5, "fine-tuning moves the witnesses a little, it does not start over"
+
+
+def test_recon_sg_keeps_the_reconstruction_when_fine_tuning_does_not_beat_it(xor, monkeypatch):
+    task, splits = xor
+    data = FitData(task, splits["train"], splits["val"])
+    config = {**QUICK, "beta_reg": 0.01, "batch_size": 256, "early_stop": 5, "sg_lr": 0.001, "sg_epochs": 2}
+    recon = get_method("recon").fit(data, config, 0)
+    monkeypatch.setattr(sg_module, "task_loss", lambda logits, y, task: -logits.std())  # training that hurts
+    tuned = get_method("recon-sg").fit(data, config, 0)
+    assert val_accuracy(tuned, splits["val"]) == val_accuracy(recon, splits["val"])
+    assert all(torch.equal(a, b) for a, b in zip(tuned.hidden, recon.hidden))

@@ -55,8 +55,14 @@ def predict(module: nn.Module, split: Split, batch_size: int) -> torch.Tensor:
         return torch.cat([module(xb) for xb in split.inputs().split(batch_size)])
 
 
-def train_surrogate_gradient(module: nn.Module, data: FitData, config: dict, seed: int) -> nn.Module:
-    """The shared recipe; returns `module` loaded with its best val state."""
+def train_surrogate_gradient(
+    module: nn.Module, data: FitData, config: dict, seed: int, keep_initial: bool = False
+) -> nn.Module:
+    """The shared recipe; returns `module` loaded with its best val state.
+
+    keep_initial: the starting state competes too (fine-tuning a trained network must never
+    return one that is worse on val than where it started); from a random start it does not.
+    """
     task, train = data.task, data.train
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(module.parameters(), lr=config["lr"])
@@ -64,6 +70,8 @@ def train_surrogate_gradient(module: nn.Module, data: FitData, config: dict, see
     x, y = train.inputs(), train.targets()
     epochs, batch_size = config["epochs"], config["batch_size"]
     best, best_state, stale = -1.0, copy.deepcopy(module.state_dict()), 0
+    if keep_initial:
+        best = selection_accuracy(predict(module, data.val, 4096), data.val.targets(), task)
     for epoch in range(epochs):
         module.train()
         for idx in torch.randperm(len(train), generator=generator).split(batch_size):
