@@ -89,6 +89,22 @@ def test_selection_uses_val_and_the_method_never_sees_test():
     assert set(run["metrics"]) == {"train", "val", "test"}
 
 
+def test_a_perfect_val_score_ends_the_grid_search(monkeypatch):
+    """Ties keep the earlier point, so after a perfect val score later points are not trained."""
+    import snnbench.harness as harness
+
+    task = get_task("first-last-xor-t6")
+    grid = [{**QUICK, "which": 0}, {**QUICK, "which": 1}]
+    full = FixedMethod(lambda t, c: LIFNetwork(network_spec(t, QUICK)))
+    run_seed(full, task, task.load(), grid, ["which"], 0)
+    assert len(full.given) == 2
+    monkeypatch.setattr(harness, "PERFECT", 0.5)  # a constant predictor scores 0.5 on balanced val
+    short = FixedMethod(lambda t, c: LIFNetwork(network_spec(t, QUICK)))
+    run = run_seed(short, task, task.load(), grid, ["which"], 0)
+    assert len(short.given) == 1 and run["chosen_hyperparameters"] == {"which": 0}
+    assert len(run["selection"]) == 1
+
+
 def test_scores_come_from_the_harness_forward_pass():
     """A perfect readout built by hand scores 1.0: the harness runs the network itself."""
     task = get_task("first-last-xor-t6")

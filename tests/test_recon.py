@@ -13,7 +13,7 @@ from snnbench.harness import score
 from snnbench.methods import get_method
 from snnbench.methods.base import FitData
 from snnbench.methods import sg as sg_module
-from snnbench.methods.recon import dictionary, prune
+from snnbench.methods.recon import dictionary, distinct_columns, prune
 from snnbench.tasks import get_task
 from snnbench.validate import validate_file
 
@@ -51,6 +51,25 @@ def test_path_yields_every_beta_reg_with_certificates(xor):
         for solve in model.fit_info["solves"]:
             assert solve["gap"] >= 0 and solve["primal"] >= solve["dual"]
     assert score(fitted[-1][1], splits["val"], task, "recon").metrics["accuracy"] > 0.6
+
+
+def test_distinct_columns_are_first_occurrences():
+    d = torch.tensor([[1, 0, 1, 0, 1], [0, 1, 0, 1, 1]], dtype=torch.uint8)
+    assert distinct_columns(d).tolist() == [0, 1, 4]
+
+
+def test_deduplicated_dictionary_gives_the_same_optimum(xor):
+    task, splits = xor
+    data = FitData(task, splits["train"], splits["val"])
+    method = get_method("recon")
+    settings = {**method.config("quick", task).settings, "depth": 2}
+    full = next(method.fit_grid(data, [{**settings, "beta_reg": 0.01}], 0))[1].fit_info
+    reduced = next(method.fit_grid(data, [{**settings, "beta_reg": 0.01, "dedupe": True}], 0))[1]
+    assert reduced.fit_info["distinct_columns"] < full["distinct_columns"] == settings["p_last"]
+    primal = lambda info: info["solves"][0]["primal"]  # noqa: E731
+    gaps = full["solves"][0]["gap"] + reduced.fit_info["solves"][0]["gap"]
+    assert abs(primal(full) - primal(reduced.fit_info)) <= gaps + 1e-9
+    assert reduced.fit_info["neurons_kept"] <= reduced.fit_info["distinct_columns"]
 
 
 def test_dictionary_is_binary_and_compact(xor):

@@ -89,6 +89,19 @@ def dictionary(net: LIFNetwork, split: Split) -> torch.Tensor:
     return feats.to(torch.uint8) if net.spec.features != "analog" else feats
 
 
+def distinct_columns(d: torch.Tensor) -> torch.Tensor:
+    """Index of the first occurrence of every distinct column of d, in increasing order.
+
+    Identical columns are interchangeable in the L1 problem: weights split across copies cost
+    the same penalty and give the same fit as their sum on one copy, so solving on one copy per
+    column has the same optimal value and the same certificate, and is cheaper.
+    """
+    _, inverse = torch.unique(d, dim=1, return_inverse=True)
+    first = torch.full((int(inverse.max()) + 1,), d.shape[1], dtype=torch.long)
+    first.scatter_reduce_(0, inverse, torch.arange(d.shape[1]), reduce="amin")
+    return first.sort().values
+
+
 def head_targets(task: Task, split: Split) -> list[tuple[str, int, torch.Tensor]]:
     """(head name, classes, labels per dictionary row) for each head of the task."""
     y = split.targets()
@@ -133,6 +146,8 @@ class Recon(Method):
     def solve_path(self, data: FitData, net: LIFNetwork, configs: list[dict]) -> Iterator[tuple[dict, LIFNetwork]]:
         task, config = data.task, configs[0]
         d = dictionary(net, data.train)
+        columns = distinct_columns(d) if config.get("dedupe", False) else torch.arange(d.shape[1])
+        d = d[:, columns]
         a = row_weights(task, data.train, config.get("row_weights", "uniform"))
         problems = []
         for name, classes, labels in head_targets(task, data.train):
@@ -150,7 +165,9 @@ class Recon(Method):
                 else:
                     result = problem.solve(rho, w0=warm.get(name), tol=cfg["tol"], max_iter=cfg["max_iter"])
                 warm[name] = result.w
-                rows.append(head_logits_weights(result.w, classes))
+                w = result.w.new_zeros(net.spec.p_last, result.w.shape[1])
+                w[columns] = result.w  # copies of a column keep weight 0 and are pruned
+                rows.append(head_logits_weights(w, classes))
                 reports.append({"head": name, "loss": loss_name, **result.report()})
             model = LIFNetwork(net.spec)
             model.load_state_dict(net.state_dict())
@@ -158,6 +175,7 @@ class Recon(Method):
                 model.readout.weight.copy_(torch.cat(rows).to(model.readout.weight.dtype))
                 model.readout.bias.zero_()
             kept = prune(model)
-            model.fit_info = {"solves": reports, "neurons_kept": kept, "p_last": net.spec.p_last, "dictionary_rows": d.shape[0]}
+            model.fit_info = {"solves": reports, "neurons_kept": kept, "p_last": net.spec.p_last,
+                              "dictionary_rows": d.shape[0], "distinct_columns": len(columns)}
             data.progress(i + 1, len(ordered))
             yield cfg, model
