@@ -110,6 +110,16 @@ def head_targets(task: Task, split: Split) -> list[tuple[str, int, torch.Tensor]
     return [(name, classes, y[..., i].reshape(-1)) for i, (name, classes) in enumerate(task.heads)]
 
 
+def with_readout(net: LIFNetwork, weight: torch.Tensor) -> LIFNetwork:
+    """A copy of the witness network with readout weight (n_out, P_last) and no bias."""
+    model = LIFNetwork(net.spec)
+    model.load_state_dict(net.state_dict())
+    with torch.no_grad():
+        model.readout.weight.copy_(weight.to(model.readout.weight.dtype))
+        model.readout.bias.zero_()
+    return model
+
+
 def prune(net: LIFNetwork) -> int:
     """Zero the input weights of last-layer neurons with no readout weight; return how many remain."""
     alive = net.readout.weight.abs().sum(0) > 0  # (p_last,), branches concatenated
@@ -124,6 +134,7 @@ class Recon(Method):
     description = "Convex parameter reconstruction: random LIF witnesses and a certified L1 readout."
     paper = "Udupi, Yang, Zhai, Globally Optimal Training of Spiking Neural Networks via Parameter Reconstruction, arXiv 2605.08022 (2026)"
     config_resource = "snnbench.methods:configs/recon.toml"
+    path_key = "beta_reg"  # the grid key solved as a path on one dictionary
 
     def witnesses(self, data: FitData, config: dict, seed: int) -> LIFNetwork:
         net = LIFNetwork(network_spec(data.task, config))
@@ -134,10 +145,10 @@ class Recon(Method):
         return next(iter(self.fit_grid(data, [config], seed)))[1]
 
     def fit_grid(self, data: FitData, configs: list[dict], seed: int) -> Iterator[tuple[dict, LIFNetwork]]:
-        """One dictionary per (non-beta_reg) setting; beta_reg solved as a warm-started path."""
+        """One dictionary per setting of everything but path_key; path_key solved as a path."""
         groups: dict[str, list[dict]] = {}
         for config in configs:
-            key = repr(sorted((k, v) for k, v in config.items() if k != "beta_reg"))
+            key = repr(sorted((k, v) for k, v in config.items() if k != self.path_key))
             groups.setdefault(key, []).append(config)
         for group in groups.values():
             net = self.witnesses(data, group[0], seed)
@@ -169,11 +180,7 @@ class Recon(Method):
                 w[columns] = result.w  # copies of a column keep weight 0 and are pruned
                 rows.append(head_logits_weights(w, classes))
                 reports.append({"head": name, "loss": loss_name, **result.report()})
-            model = LIFNetwork(net.spec)
-            model.load_state_dict(net.state_dict())
-            with torch.no_grad():
-                model.readout.weight.copy_(torch.cat(rows).to(model.readout.weight.dtype))
-                model.readout.bias.zero_()
+            model = with_readout(net, torch.cat(rows))
             kept = prune(model)
             model.fit_info = {"solves": reports, "neurons_kept": kept, "p_last": net.spec.p_last,
                               "dictionary_rows": d.shape[0], "distinct_columns": len(columns)}
