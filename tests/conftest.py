@@ -18,3 +18,25 @@ def mnist_test_files(tmp_path: Path) -> Path:
     for f in SHARED_MNIST.glob("t10k-*.gz"):
         shutil.copy(f, tmp_path / f.name)
     return tmp_path
+
+
+@pytest.fixture
+def quick_run(tmp_path: Path):
+    """evaluate METHOD on TASK with the quick preset and seed 0 through the CLI; the file must
+    validate; returns the run of seed 0."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from snnbench.cli import app
+    from snnbench.validate import validate_file
+
+    def run(method: str, task: str) -> dict:
+        result = CliRunner().invoke(app, ["evaluate", "--method", method, "--task", task, "--preset", "quick",
+                                          "--seeds", "0", "--out", str(tmp_path)])
+        assert result.exit_code == 0, result.output
+        path = tmp_path / method / f"{task}.json"
+        assert validate_file(path) == []
+        return json.loads(path.read_text())["runs"][0]
+
+    return run

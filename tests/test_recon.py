@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import torch
-from typer.testing import CliRunner
 
-from snnbench.cli import app
 from snnbench.harness import score
 from snnbench.methods import get_method
-from snnbench.methods.base import FitData
 from snnbench.methods import sg as sg_module
+from snnbench.methods.base import FitData
 from snnbench.methods.recon import dictionary, distinct_columns, prune
 from snnbench.tasks import get_task
-from snnbench.validate import validate_file
 
 QUICK = {"depth": 3, "p_rec": 32, "p_last": 64, "features": "membrane", "loss": "hinge", "tol": 1e-6,
          "max_iter": 20000, "witnesses": "standard"}
@@ -66,7 +61,7 @@ def test_deduplicated_dictionary_gives_the_same_optimum(xor):
     full = next(method.fit_grid(data, [{**settings, "beta_reg": 0.01}], 0))[1].fit_info
     reduced = next(method.fit_grid(data, [{**settings, "beta_reg": 0.01, "dedupe": True}], 0))[1]
     assert reduced.fit_info["distinct_columns"] < full["distinct_columns"] == settings["p_last"]
-    primal = lambda info: info["solves"][0]["primal"]  # noqa: E731
+    primal = lambda info: info["solves"][0]["primal"]
     gaps = full["solves"][0]["gap"] + reduced.fit_info["solves"][0]["gap"]
     assert abs(primal(full) - primal(reduced.fit_info)) <= gaps + 1e-9
     assert reduced.fit_info["neurons_kept"] <= reduced.fit_info["distinct_columns"]
@@ -80,13 +75,8 @@ def test_dictionary_is_binary_and_compact(xor):
 
 
 @pytest.mark.slow
-def test_recon_end_to_end_on_addition(tmp_path):
-    result = CliRunner().invoke(app, ["evaluate", "--method", "recon", "--task", "add-b2", "--preset", "quick",
-                                      "--seeds", "0", "--out", str(tmp_path)])
-    assert result.exit_code == 0, result.output
-    path = tmp_path / "recon" / "add-b2.json"
-    assert validate_file(path) == []
-    run = json.loads(path.read_text())["runs"][0]
+def test_recon_end_to_end_on_addition(quick_run):
+    run = quick_run("recon", "add-b2")
     assert [s["head"] for s in run["fit_info"]["solves"]] == ["sum", "carry"]
     assert run["metrics"]["test"]["token_accuracy"] > 0.3
 
@@ -127,7 +117,7 @@ def test_recon_sg_starts_from_the_reconstruction_and_never_ends_worse_on_val(xor
     config = {**QUICK, "beta_reg": 1.0, "batch_size": 256, "early_stop": 5, "sg_lr": 0.001, "sg_epochs": 3}
     tuned = get_method("recon-sg").fit(data, config, 0)
     recon = get_method("recon").fit(data, config, 0)
-    certificate = lambda info: [(s["primal"], s["dual"]) for s in info["solves"]]  # noqa: E731
+    certificate = lambda info: [(s["primal"], s["dual"]) for s in info["solves"]]
     assert tuned.fit_info["fine_tuned"] and certificate(tuned.fit_info) == certificate(recon.fit_info)
     before, after = val_accuracy(recon, splits["val"]), val_accuracy(tuned, splits["val"])
     assert before < 1.0 and after > before, (before, after)
