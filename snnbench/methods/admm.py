@@ -24,7 +24,8 @@ One iteration, Gauss-Seidel over the blocks:
    unconstrained minimiser with the best point across the threshold), steps in random order;
 4. z_{L,t} in closed form; 5. lambda += rho r_L after `warmup` iterations.
 Every `eval_every` iterations the true forward pass is scored on train and val; the network
-with the best val score is returned, and the per-iteration trace goes into fit_info.
+with the best val score is returned (training stops at a perfect val score or after
+`early_stop` evaluations without improvement), and the per-iteration trace goes into fit_info.
 """
 
 from __future__ import annotations
@@ -179,11 +180,11 @@ class ADMMRun:
                     if nxt:
                         target = c1[:, None] if (top and self.task.kind == "sequence") else c1[:, steps_here]
                         rhs = rhs + self.rho * target @ w_next
-                    lhs, rhs = lhs.double(), rhs.reshape(-1, rhs.shape[-1]).double()
-                    sol = torch.cholesky_solve(rhs.T, torch.linalg.cholesky(lhs)).T.clamp_(0, 1).half().double()
+                    rhs = rhs.reshape(-1, rhs.shape[-1])
+                    sol = torch.cholesky_solve(rhs.T, torch.linalg.cholesky(lhs)).T.clamp_(0, 1).half().float()
                     # clipping (and storing in half precision) the unconstrained minimiser can cost
                     # more than the current point (the quadratic is not separable): keep the lower
-                    old = self.a[layer][:, steps_here].reshape(rhs.shape).double()
+                    old = self.a[layer][:, steps_here].reshape(rhs.shape).float()
                     value = lambda v: 0.5 * ((v @ lhs) * v).sum(1) - (rhs * v).sum(1)  # noqa: E731
                     sol = torch.where((value(sol) <= value(old))[:, None], sol, old)
                     new[:, steps_here] = sol.float().reshape(new[:, steps_here].shape)
@@ -241,7 +242,7 @@ class ADMMRun:
 
     def train(self) -> LIFNetwork:
         iterations, every = self.config["iterations"], self.config["eval_every"]
-        best, best_net, start = -1.0, self.network(), time.perf_counter()
+        best, best_net, stale, start = -1.0, self.network(), 0, time.perf_counter()
         for it in range(iterations):
             self.update_weights()
             self.update_spikes()
@@ -253,10 +254,14 @@ class ADMMRun:
                 entry["train_accuracy"] = self.accuracy(net, self.data.train)
                 entry["val_accuracy"] = self.accuracy(net, self.data.val)
                 if entry["val_accuracy"] > best:
-                    best, best_net = entry["val_accuracy"], net
+                    best, best_net, stale = entry["val_accuracy"], net, 0
+                else:
+                    stale += 1
             entry["seconds"] = time.perf_counter() - start
             self.trace.append(entry)
             self.data.progress(it + 1, iterations)
+            if best == 1.0 or stale >= self.config["early_stop"]:
+                break
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
         best_net.fit_info = {"trace": self.trace, "best_val_accuracy": best, "process_peak_rss_mb": peak_mb,
                              "seconds": time.perf_counter() - start}

@@ -10,7 +10,7 @@ from one eigendecomposition of the Gram matrix per dictionary; the harness picks
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import torch
 
