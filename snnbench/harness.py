@@ -16,7 +16,11 @@ import torch
 from snnbench.errors import MethodOutputError
 from snnbench.methods.base import FitData, Method
 from snnbench.metrics import accuracy, token_metrics
+from snnbench.models.gru import GRUNetwork
 from snnbench.models.lif import LIFNetwork
+
+# What a method may return: the canonical LIF network, or the GRU of the ANN reference line.
+Model = LIFNetwork | GRUNetwork
 from snnbench.tasks.base import Split, Task
 
 
@@ -26,10 +30,10 @@ class SplitScore:
     spikes_per_sample: float
 
 
-def check_model(model: object, task: Task, method: str) -> LIFNetwork:
+def check_model(model: object, task: Task, method: str) -> Model:
     """Reject anything the harness cannot run, naming the method and what was expected."""
-    if not isinstance(model, LIFNetwork):
-        raise MethodOutputError(f"method {method!r} returned {type(model).__name__}; expected an snnbench LIFNetwork")
+    if not isinstance(model, (LIFNetwork, GRUNetwork)):
+        raise MethodOutputError(f"method {method!r} returned {type(model).__name__}; expected an snnbench LIFNetwork (or, for the ANN reference, a GRUNetwork)")
     spec = model.spec
     if (spec.n_in, spec.n_out) != (task.n_in, task.n_out):
         raise MethodOutputError(
@@ -58,13 +62,13 @@ def check_logits(logits: torch.Tensor, expected: tuple[int, ...], method: str) -
     return logits
 
 
-def score_sequence(model: LIFNetwork, split: Split, task: Task, method: str) -> SplitScore:
+def score_sequence(model: Model, split: Split, task: Task, method: str) -> SplitScore:
     out = model.run(split.inputs())
     logits = check_logits(out.logits, (len(split), task.n_out), method)
     return SplitScore({"accuracy": accuracy(logits.argmax(-1), split.targets())}, out.spikes.double().mean().item())
 
 
-def autoregressive_predictions(model: LIFNetwork, split: Split, task: Task, method: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def autoregressive_predictions(model: Model, split: Split, task: Task, method: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(pred_sum, pred_carry, spikes) with the model's own carry fed back at every step."""
     base = task.params["base"]
     a, b = torch.from_numpy(split.extras["a"]), torch.from_numpy(split.extras["b"])
@@ -86,7 +90,7 @@ def autoregressive_predictions(model: LIFNetwork, split: Split, task: Task, meth
     return torch.stack(sums, 1), torch.stack(carries, 1), spikes
 
 
-def score_token(model: LIFNetwork, split: Split, task: Task, method: str) -> SplitScore:
+def score_token(model: Model, split: Split, task: Task, method: str) -> SplitScore:
     pred_sum, pred_carry, spikes = autoregressive_predictions(model, split, task, method)
     metrics = token_metrics(pred_sum, pred_carry, split.targets())
     teacher = model.run(split.inputs()).logits
@@ -96,7 +100,7 @@ def score_token(model: LIFNetwork, split: Split, task: Task, method: str) -> Spl
     return SplitScore(metrics, spikes.double().mean().item())
 
 
-def score(model: LIFNetwork, split: Split, task: Task, method: str) -> SplitScore:
+def score(model: Model, split: Split, task: Task, method: str) -> SplitScore:
     scorer = score_sequence if task.kind == "sequence" else score_token
     return scorer(model, split, task, method)
 
@@ -164,7 +168,8 @@ def run_seed(
             "per_neuron_per_step": spikes["test"] / (neurons * steps),
             "split": "test",
         },
-        "model": {"num_parameters": model.num_parameters, "num_neurons": neurons, "spec": model.spec.to_dict()},
+        "model": {"num_parameters": model.num_parameters, "num_neurons": neurons, "spec": model.spec.to_dict(),
+                  "spiking": model.spiking},
         # what the method reports about its own fit (solver certificates, pruning); not a score
         "fit_info": getattr(model, "fit_info", None),
         "train_seconds": train_seconds,

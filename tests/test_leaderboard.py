@@ -58,7 +58,7 @@ def test_tables_rank_by_the_primary_metric_and_flag_few_seeds(site: Path):
 
 
 def test_ranking_shares_ranks_on_ties_and_never_mixes_groups():
-    base = dict(task="t", split="test", primary_metric="accuracy", metric="accuracy", preset="paper", params=1.0,
+    base = dict(task="t", split="test", primary_metric="accuracy", metric="accuracy", preset="paper", params=1.0, spiking=True,
                 spikes_per_sample=0.0, train_seconds=0.0, std=0.0)
     frame = pd.DataFrame([
         {**base, "method": "a", "slug": "a", "group": "v1-x", "mean": 0.9, "n": 3},
@@ -164,3 +164,16 @@ def test_verify_catches_a_claim_the_rerun_does_not_support(quick_result: Path, t
 def test_verify_names_missing_seeds(quick_result: Path):
     result = runner.invoke(app, ["verify", str(quick_result), "--seed", "7"])
     assert result.exit_code == 1 and "no run for seed 7" in result.output
+
+
+def test_the_ann_reference_is_marked_and_shows_no_spike_count(tmp_path: Path):
+    ann = renamed(committed("recon", "first-last-xor-t6"), "some-ann")
+    for run in ann["runs"]:
+        run["model"]["spiking"] = False
+    write(tmp_path / "results", ann)
+    write(tmp_path / "results", committed("recon", "first-last-xor-t6"))
+    site = build_site(tmp_path / "results", tmp_path / "site")
+    rows = rows_of((site / "tasks" / "first-last-xor-t6.html").read_text(), "test")
+    marked = {r[1]: r for r in rows}
+    assert "ANN reference" in marked["some-ann ANN reference"][1] and "n/a (ANN)" in marked["some-ann ANN reference"]
+    assert "ANN" not in " ".join(marked["recon"])

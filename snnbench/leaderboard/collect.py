@@ -81,6 +81,7 @@ def score_rows(path: Path, doc: dict) -> list[dict]:
         "group": f"{task['version']}-{fingerprint_digest(task['fingerprints'])}",
         "primary_metric": task["primary_metric"],
         "params": sum(r["model"]["num_parameters"] for r in runs) / len(runs),
+        "spiking": all(r["model"].get("spiking", True) for r in runs),
         "spikes_per_sample": summary["spikes_per_sample"]["mean"],
         "train_seconds": summary["train_seconds"]["mean"],
         "file": str(path),
@@ -132,7 +133,7 @@ def ranking(scores: pd.DataFrame, task: str, group: str, split: str) -> pd.DataF
     """
     part = scores[(scores.task == task) & (scores.group == group) & (scores.split == split)]
     primary = part.primary_metric.iloc[0]
-    index = ["method", "slug", "preset", "params", "spikes_per_sample", "train_seconds"]
+    index = ["method", "slug", "preset", "spiking", "params", "spikes_per_sample", "train_seconds"]
     table = part.pivot_table(index=index, columns="metric", values=["mean", "std", "n"], aggfunc="first")
     table.columns = [f"{metric}_{stat}" for stat, metric in table.columns]
     table = table.reset_index().sort_values(f"{primary}_mean", ascending=False, kind="stable")

@@ -99,6 +99,8 @@ class UnrolledLIF(nn.Module):
 class LIFNetwork(UnrolledLIF):
     """Hidden weights `hidden[l]` of shape (K, width_l, width_{l-1}); readout `readout`."""
 
+    spiking = True
+
     def __init__(self, spec: LIFSpec):
         super().__init__()
         self.spec = spec
