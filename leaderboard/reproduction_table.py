@@ -1,7 +1,7 @@
 """Print the reproduction table (docs/reproduction.md) from the result files, beside the
 published numbers of tasks.md, so that no number in the docs is copied by hand.
 
-    python leaderboard/reproduction_table.py [--results leaderboard/results]
+    python leaderboard/reproduction_table.py [--results leaderboard/results] [--methods a,b] [--splits test,ood-10x]
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ PUBLISHED = {
     "add-b5": {"test": 23.0, "ood-2x": 18.8, "ood-5x": 17.3, "ood-10x": 17.2},
     "smnist": {"test": 92.5},
 }
-METHODS = ["recon", "sg-recon", "recon-sg", "sg"]
+METHODS = ["recon", "sg-recon", "recon-sg", "sg", "reservoir"]
 
 
 def published(task: str, split: str) -> float | None:
@@ -48,10 +48,14 @@ def rows(results: Path) -> pd.DataFrame:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--results", type=Path, default=Path("leaderboard/results"))
+    parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated columns, in order")
+    parser.add_argument("--splits", default=None, help="comma-separated splits to keep (default: all but train)")
     args = parser.parse_args()
     frame = rows(args.results)
+    if args.splits:
+        frame = frame[frame.split.isin(args.splits.split(","))]
     table = frame.pivot_table(index=["task", "split", "metric"], columns="method", values="cell", aggfunc="first")
-    table = table.reindex(columns=METHODS).astype(object).fillna("not run")
+    table = table.reindex(columns=args.methods.split(",")).astype(object).fillna("not run")
     table["published"] = [f"{p:.1f}" if (p := published(t, s)) is not None else "-" for t, s, _ in table.index]
     print(table.reset_index().to_markdown(index=False))
 
