@@ -134,3 +134,12 @@ def test_recon_sg_keeps_the_reconstruction_when_fine_tuning_does_not_beat_it(xor
     tuned = get_method("recon-sg").fit(data, config, 0)
     assert val_accuracy(tuned, splits["val"]) == val_accuracy(recon, splits["val"])
     assert all(torch.equal(a, b) for a, b in zip(tuned.hidden, recon.hidden))
+
+
+def test_highs_certifies_every_hinge_readout_of_the_path(xor):
+    task, splits = xor
+    data = FitData(task, splits["train"], splits["val"])
+    configs = [{**QUICK, "beta_reg": b, "solver": "highs"} for b in (0.1, 0.01, 0.001)]
+    for _, net in get_method("recon").fit_grid(data, configs, 0):
+        solve = net.fit_info["solves"][0]
+        assert solve["solver"] == "highs" and solve["converged"] and solve["rel_gap"] <= 1e-6, solve

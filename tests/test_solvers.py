@@ -61,6 +61,16 @@ def test_hinge_matches_cvxpy(loss_name, seed, fraction):
     assert abs(result.primal - reference) <= 1e-5 * abs(reference)
 
 
+@pytest.mark.parametrize("loss_name,seed,fraction", HINGE_CASES)
+def test_hinge_through_highs_certifies_and_matches_cvxpy(loss_name, seed, fraction):
+    problem = random_problem(loss_name, seed)
+    rho = fraction * problem.rho_max()
+    result = problem.solve(rho, tol=1e-6, lp="highs")
+    assert result.converged and 0 <= result.gap <= 1e-9 * result.primal, result.rel_gap
+    assert abs(result.primal - cvxpy_optimum(problem, rho)) <= 1e-6 * abs(result.primal)
+    assert result.solver == "highs"
+
+
 @pytest.mark.xfail(strict=False, reason="open (issue 3): on some sparse hinge instances the interior "
                    "point + crossover certifies only 1e-6 to 1e-4 relative gap")
 @pytest.mark.parametrize("loss_name,seed,fraction", HINGE_CASES)

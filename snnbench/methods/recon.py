@@ -174,7 +174,8 @@ class Recon(Method):
                 if cfg.get("solver", "ours") == "cvxpy":  # the reference: same problem, cvxpy
                     result = solve_cvxpy(problem, rho)
                 else:
-                    result = problem.solve(rho, w0=warm.get(name), tol=cfg["tol"], max_iter=cfg["max_iter"])
+                    lp = "highs" if cfg.get("solver") == "highs" else "interior-point"
+                    result = problem.solve(rho, w0=warm.get(name), tol=cfg["tol"], max_iter=cfg["max_iter"], lp=lp)
                 warm[name] = result.w
                 w = result.w.new_zeros(net.spec.p_last, result.w.shape[1])
                 w[columns] = result.w  # copies of a column keep weight 0 and are pruned

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from snnbench.solvers.highs import hinge_lp_highs
 from snnbench.solvers.interior_point import hinge_lp
 from snnbench.solvers.losses import Loss
 
@@ -98,17 +99,18 @@ class L1Problem:
         return self.primal(w, rho, z), float(self.loss.dual_value(u, self.a))
 
     def solve(self, rho: float, w0: torch.Tensor | None = None, tol: float = 1e-6,
-              max_iter: int = 50000, check_every: int = 10) -> SolveResult:
+              max_iter: int = 50000, check_every: int = 10, lp: str = "interior-point") -> SolveResult:
+        """Smooth losses: FISTA.  Hinge (an LP): our interior point, or lp="highs" (HiGHS)."""
         start = time.perf_counter()
         x = torch.zeros(self.d.shape[1], self.n_cols, dtype=torch.float64) if w0 is None else w0.to(torch.float64).clone()
         if self.loss.smooth:
             x, iterations, (primal, dual) = self._fista(x, rho, tol, max_iter, check_every)
         else:
-            x, iterations, (primal, dual) = self._interior_point(x, rho, tol, max_iter)
+            x, iterations, (primal, dual) = self._interior_point(x, rho, tol, max_iter, lp)
         gap = primal - dual
         rel = gap / max(abs(primal), 1e-12)
         return SolveResult(x, rho, primal, dual, gap, rel, iterations, time.perf_counter() - start,
-                           rel <= tol, "fista" if self.loss.smooth else "interior-point")
+                           rel <= tol, "fista" if self.loss.smooth else lp)
 
     def _fista(self, x, rho, tol, max_iter, check_every):
         d, loss, a = self.d, self.loss, self.a
@@ -142,12 +144,17 @@ class L1Problem:
                     return x, k, certificate
         return x, max_iter, certificate
 
-    def _interior_point(self, x, rho, tol, max_iter):
+    def _interior_point(self, x, rho, tol, max_iter, lp="interior-point"):
         """The hinge LP, one column at a time (one-vs-rest columns are independent)."""
+        if lp not in ("interior-point", "highs"):
+            raise ValueError(f"lp must be interior-point or highs, not {lp!r}")
         y = self.loss.y.expand(self.d.shape[0], self.n_cols)
         columns, duals, iterations = [], [], 0
         for c in range(self.n_cols):
-            w, lam, used = hinge_lp(self.d, y[:, c], self.a, rho, tol=tol / 10, max_iter=min(max_iter, 100))
+            if lp == "highs":
+                w, lam, used = hinge_lp_highs(self.d, y[:, c], self.a, rho)
+            else:
+                w, lam, used = hinge_lp(self.d, y[:, c], self.a, rho, tol=tol / 10, max_iter=min(max_iter, 100))
             columns.append(w)
             duals.append(y[:, c] * lam.clamp(min=torch.zeros_like(lam), max=self.a))
             iterations += used
