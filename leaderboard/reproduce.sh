@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The paper-preset reproduction of issue 3: every method x task, 3 seeds, into
-# leaderboard/results/.  Resumable: rerun it and finished seeds are skipped.  Cheapest runs
+# The paper-preset results of every method x task, 3 seeds, into leaderboard/results/:
+# the recon paper's table (issue 3), then admm and the two reference lines (issue 5).  Resumable: rerun it and finished seeds are skipped.  Cheapest runs
 # first.  Logs go to leaderboard/logs/ (not committed).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -21,3 +21,4 @@ for m in sg-recon recon-sg; do run "$m" first-last-xor-t8; done
 for m in sg sg-recon recon-sg; do for t in $XOR; do run "$m" "$t"; done; done
 for m in sg sg-recon recon-sg; do run "$m" smnist-mini-t4; done
 for m in sg sg-recon recon-sg; do for t in $ADD; do run "$m" "$t"; done; done
+for m in reservoir gru admm; do for t in $XOR smnist-mini-t4 $ADD; do run "$m" "$t"; done; done
