@@ -171,9 +171,13 @@ def test_the_ann_reference_is_marked_and_shows_no_spike_count(tmp_path: Path):
     for run in ann["runs"]:
         run["model"]["spiking"] = False
     write(tmp_path / "results", ann)
-    write(tmp_path / "results", committed("recon", "first-last-xor-t6"))
+    write(tmp_path / "results", scaled(committed("recon", "first-last-xor-t6"), 0.9))  # below the ANN
     site = build_site(tmp_path / "results", tmp_path / "site")
     rows = rows_of((site / "tasks" / "first-last-xor-t6.html").read_text(), "test")
     marked = {r[1]: r for r in rows}
     assert "ANN reference" in marked["some-ann ANN reference"][1] and "n/a (ANN)" in marked["some-ann ANN reference"]
     assert "ANN" not in " ".join(marked["recon"])
+    assert marked["some-ann ANN reference"][0] == "ref" and marked["recon"][0] == "1"  # only SNNs are ranked
+    index = (site / "index.html").read_text()
+    leader = index.split('href="tasks/first-last-xor-t6.html"', 1)[1].split("</tr>", 1)[0]
+    assert "recon" in leader and "some-ann" not in leader

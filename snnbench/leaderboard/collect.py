@@ -130,6 +130,8 @@ def ranking(scores: pd.DataFrame, task: str, group: str, split: str) -> pd.DataF
     """One row per method on one split of one task version: all metrics, ranked by the primary.
 
     Ties share a rank ("min" method); methods with fewer than MIN_SEEDS seeds are flagged.
+    Only spiking methods are ranked: a non-spiking reference (the GRU) is listed in score order
+    with rank 0, shown as "ref", and never pushes an SNN method down.
     """
     part = scores[(scores.task == task) & (scores.group == group) & (scores.split == split)]
     primary = part.primary_metric.iloc[0]
@@ -137,7 +139,8 @@ def ranking(scores: pd.DataFrame, task: str, group: str, split: str) -> pd.DataF
     table = part.pivot_table(index=index, columns="metric", values=["mean", "std", "n"], aggfunc="first")
     table.columns = [f"{metric}_{stat}" for stat, metric in table.columns]
     table = table.reset_index().sort_values(f"{primary}_mean", ascending=False, kind="stable")
-    table["rank"] = table[f"{primary}_mean"].rank(ascending=False, method="min").astype(int)
+    ranks = table[f"{primary}_mean"].where(table.spiking).rank(ascending=False, method="min")
+    table["rank"] = ranks.fillna(0).astype(int)
     table["seeds"] = table[f"{primary}_n"].astype(int)
     table["few_seeds"] = table.seeds < MIN_SEEDS
     return table.reset_index(drop=True)

@@ -81,7 +81,8 @@ def index_families(collection: Collection) -> list[dict]:
             leader = None
             if not part.empty:
                 group = part.group.iloc[0]
-                top = ranking(collection.scores, task.id, group, "test").iloc[0] if "test" in set(part.split) else None
+                ranked = ranking(collection.scores, task.id, group, "test") if "test" in set(part.split) else None
+                top = None if ranked is None or not (ranked["rank"] > 0).any() else ranked[ranked["rank"] > 0].iloc[0]
                 if top is not None:
                     leader = {"method": top.method, "slug": top.slug, "score": top[f"{task.primary_metric}_mean"]}
             rows.append({"task": task, "methods": part.method.nunique(), "leader": leader})
