@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from importlib.resources import files
 from pathlib import Path
 
+import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 import snnbench
@@ -26,7 +27,7 @@ from snnbench.environment import git_commit
 from snnbench.leaderboard import plots
 from snnbench.leaderboard.collect import MIN_SEEDS, Collection, collect, ranking
 from snnbench.leaderboard.pages import inside
-from snnbench.tasks import TASKS, families
+from snnbench.tasks import TASKS, Task, families
 
 # Splits in the order a reader wants them: the test score first, validation last.
 SPLIT_ORDER = ("test", "ood-2x", "ood-5x", "ood-10x", "val")
@@ -72,20 +73,25 @@ def task_sections(collection: Collection, task_id: str) -> list[dict]:
     return sections
 
 
+def leader_on_test(collection: Collection, task: Task, part: pd.DataFrame) -> dict | None:
+    """The rank-1 method on the test split of the current version (references are unranked)."""
+    if "test" not in set(part.split):
+        return None
+    ranked = ranking(collection.scores, task.id, part.group.iloc[0], "test")
+    first = ranked[ranked["rank"] == 1]
+    if first.empty:
+        return None
+    top = first.iloc[0]
+    return {"method": top.method, "slug": top.slug, "score": top[f"{task.primary_metric}_mean"]}
+
+
 def index_families(collection: Collection) -> list[dict]:
     out = []
     for family in families():
         rows = []
         for task in (t for t in TASKS.values() if t.family == family):
             part = collection.scores[(collection.scores.task == task.id) & (collection.scores.version == task.version)]
-            leader = None
-            if not part.empty:
-                group = part.group.iloc[0]
-                ranked = ranking(collection.scores, task.id, group, "test") if "test" in set(part.split) else None
-                top = None if ranked is None or not (ranked["rank"] > 0).any() else ranked[ranked["rank"] > 0].iloc[0]
-                if top is not None:
-                    leader = {"method": top.method, "slug": top.slug, "score": top[f"{task.primary_metric}_mean"]}
-            rows.append({"task": task, "methods": part.method.nunique(), "leader": leader})
+            rows.append({"task": task, "methods": part.method.nunique(), "leader": leader_on_test(collection, task, part)})
         out.append({"name": family, "tasks": rows})
     return out
 

@@ -35,7 +35,8 @@ import time
 
 import torch
 
-from snnbench.methods.base import FitData, Method, network_spec
+from snnbench.methods.base import BestOnVal, FitData, Method, network_spec
+from snnbench.methods.sg import selection_accuracy
 from snnbench.models.lif import LIFNetwork
 from snnbench.tasks.base import Split, Task
 
@@ -236,13 +237,11 @@ class ADMMRun:
 
     def accuracy(self, net: LIFNetwork, split: Split) -> float:
         """The training loop's own signal (keeping the best val state); the harness re-scores."""
-        from snnbench.methods.sg import selection_accuracy
-
         return selection_accuracy(net.run(split.inputs()).logits, split.targets(), self.task)
 
     def train(self) -> LIFNetwork:
         iterations, every = self.config["iterations"], self.config["eval_every"]
-        best, best_net, stale, start = -1.0, self.network(), 0, time.perf_counter()
+        kept, start = BestOnVal(self.config["early_stop"], self.network()), time.perf_counter()
         for it in range(iterations):
             self.update_weights()
             self.update_spikes()
@@ -253,16 +252,13 @@ class ADMMRun:
                 net = self.network()
                 entry["train_accuracy"] = self.accuracy(net, self.data.train)
                 entry["val_accuracy"] = self.accuracy(net, self.data.val)
-                if entry["val_accuracy"] > best:
-                    best, best_net, stale = entry["val_accuracy"], net, 0
-                else:
-                    stale += 1
+                kept.offer(entry["val_accuracy"], lambda net=net: net)
             entry["seconds"] = time.perf_counter() - start
             self.trace.append(entry)
             self.data.progress(it + 1, iterations)
-            if best == 1.0 or stale >= self.config["early_stop"]:
+            if kept.done:
                 break
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
-        best_net.fit_info = {"trace": self.trace, "best_val_accuracy": best, "process_peak_rss_mb": peak_mb,
-                             "seconds": time.perf_counter() - start}
-        return best_net
+        kept.state.fit_info = {"trace": self.trace, "best_val_accuracy": kept.best, "process_peak_rss_mb": peak_mb,
+                               "seconds": time.perf_counter() - start}
+        return kept.state

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Callable, ClassVar, Iterator
+from typing import Any, Callable, ClassVar, Iterator
 
 from snnbench.config import ResolvedConfig, read_config, resolve
 from snnbench.models.lif import LIFNetwork, LIFSpec
@@ -26,6 +26,32 @@ class FitData:
     train: Split
     val: Split
     progress: ProgressFn = field(default=lambda done, total: None)
+
+
+@dataclass
+class BestOnVal:
+    """Keeps the best val state of an iterative fit, and says when to stop.
+
+    Shared by every method that trains in rounds (the sg recipe, admm) so that "keep the best
+    val state, stop after `patience` rounds without a better one or at a perfect score" means
+    the same everywhere.  `state` is what the method wants back (a state dict, a network).
+    """
+
+    patience: int
+    state: Any = None
+    best: float = -1.0
+    stale: int = 0
+
+    def offer(self, score: float, state: Callable[[], Any]) -> None:
+        """A round's val score; `state()` is only called (copied) when it is a new best."""
+        if score > self.best:
+            self.best, self.state, self.stale = score, state(), 0
+        else:
+            self.stale += 1
+
+    @property
+    def done(self) -> bool:
+        return self.best == 1.0 or self.stale >= self.patience
 
 
 class Method(ABC):

@@ -17,7 +17,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from snnbench.methods.base import FitData, Method, network_spec
+from snnbench.methods.base import BestOnVal, FitData, Method, network_spec
 from snnbench.models.lif import LIFNetwork
 from snnbench.tasks.base import Split, Task
 
@@ -69,9 +69,9 @@ def train_surrogate_gradient(
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5, patience=10)
     x, y = train.inputs(), train.targets()
     epochs, batch_size = config["epochs"], config["batch_size"]
-    best, best_state, stale = -1.0, copy.deepcopy(module.state_dict()), 0
+    kept = BestOnVal(config.get("early_stop", epochs), copy.deepcopy(module.state_dict()))
     if keep_initial:
-        best = selection_accuracy(predict(module, data.val, 4096), data.val.targets(), task)
+        kept.best = selection_accuracy(predict(module, data.val, 4096), data.val.targets(), task)
     for epoch in range(epochs):
         module.train()
         for idx in torch.randperm(len(train), generator=generator).split(batch_size):
@@ -80,14 +80,11 @@ def train_surrogate_gradient(
             optimizer.step()
         score = selection_accuracy(predict(module, data.val, 4096), data.val.targets(), task)
         scheduler.step(score)
-        if score > best:
-            best, best_state, stale = score, copy.deepcopy(module.state_dict()), 0
-        else:
-            stale += 1
+        kept.offer(score, lambda: copy.deepcopy(module.state_dict()))
         data.progress(epoch + 1, epochs)
-        if stale >= config.get("early_stop", epochs) or best == 1.0:
+        if kept.done:
             break
-    module.load_state_dict(best_state)
+    module.load_state_dict(kept.state)
     return module
 
 
