@@ -5,10 +5,11 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 SNNBENCH=${SNNBENCH:-.venv/bin/snnbench}
+OUT=${OUT:-leaderboard/results}  # another folder to stage a re-run without touching the committed files
 mkdir -p leaderboard/logs
 run() {  # method task
   echo "$(date -u +%FT%TZ) start $1 $2"
-  "$SNNBENCH" evaluate --method "$1" --task "$2" --seeds 0,1,2 --preset paper --out leaderboard/results \
+  "$SNNBENCH" evaluate --method "$1" --task "$2" --seeds 0,1,2 --preset paper --out "$OUT" \
     > "leaderboard/logs/$1--$2.log" 2>&1
   echo "$(date -u +%FT%TZ) end $1 $2 rc=$?"
 }

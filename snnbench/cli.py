@@ -102,7 +102,7 @@ def evaluate(
     out: Annotated[Path, typer.Option(help="Results folder; files go to OUT/<method>/<task>.json.")] = Path("results"),
     data_dir: Annotated[Optional[str], typer.Option(help="Folder with the MNIST files (else $SNNBENCH_DATA_DIR, else Hugging Face).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Recompute every seed, replacing an existing result file.")] = False,
-    solver: Annotated[Optional[str], typer.Option(help="recon methods: `ours` (FISTA; hinge by our interior point), `highs` (FISTA; hinge by HiGHS) or `cvxpy` (reference).")] = None,
+    solver: Annotated[Optional[str], typer.Option(help="recon methods: `highs` (default: FISTA; hinge LPs by HiGHS), `ours` (FISTA; hinge by our interior point) or `cvxpy` (reference).")] = None,
 ) -> None:
     """Train METHOD on TASK for each seed, select on val, score on test and OOD splits.
 

@@ -7,13 +7,14 @@ import torch
 
 from snnbench.harness import score
 from snnbench.methods import get_method
+from snnbench.config import read_config, resolve
 from snnbench.methods import sg as sg_module
 from snnbench.methods.base import FitData
 from snnbench.methods.recon import dictionary, distinct_columns, prune
 from snnbench.tasks import get_task
 
 QUICK = {"depth": 3, "p_rec": 32, "p_last": 64, "features": "membrane", "loss": "hinge", "tol": 1e-6,
-         "max_iter": 20000, "witnesses": "standard"}
+         "max_iter": 20000, "witnesses": "standard", "solver": "highs"}
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +115,7 @@ def test_recon_sg_starts_from_the_reconstruction_and_never_ends_worse_on_val(xor
     task, splits = xor
     data = FitData(task, splits["train"], splits["val"])
     # a strong penalty leaves recon below 100 % on val, so fine-tuning has room to improve
-    config = {**QUICK, "beta_reg": 1.0, "batch_size": 256, "early_stop": 5, "sg_lr": 0.001, "sg_epochs": 3}
+    config = {**QUICK, "beta_reg": 0.3, "batch_size": 256, "early_stop": 5, "sg_lr": 0.001, "sg_epochs": 3}
     tuned = get_method("recon-sg").fit(data, config, 0)
     recon = get_method("recon").fit(data, config, 0)
     certificate = lambda info: [(s["primal"], s["dual"]) for s in info["solves"]]
@@ -136,10 +137,13 @@ def test_recon_sg_keeps_the_reconstruction_when_fine_tuning_does_not_beat_it(xor
     assert all(torch.equal(a, b) for a, b in zip(tuned.hidden, recon.hidden))
 
 
-def test_highs_certifies_every_hinge_readout_of_the_path(xor):
+def test_the_default_solver_certifies_every_hinge_readout_of_the_path(xor):
     task, splits = xor
+    for method in ("recon", "sg-recon", "recon-sg"):
+        default = resolve(read_config(get_method(method).config_resource), "paper", task.family).settings["solver"]
+        assert default == "highs", f"{method} no longer defaults to the certifying hinge solver"
     data = FitData(task, splits["train"], splits["val"])
-    configs = [{**QUICK, "beta_reg": b, "solver": "highs"} for b in (0.1, 0.01, 0.001)]
+    configs = [{**QUICK, "beta_reg": b} for b in (0.1, 0.01, 0.001)]
     for _, net in get_method("recon").fit_grid(data, configs, 0):
         solve = net.fit_info["solves"][0]
         assert solve["solver"] == "highs" and solve["converged"] and solve["rel_gap"] <= 1e-6, solve

@@ -4,10 +4,12 @@
 
 * Smooth losses (softmax cross-entropy, squared): FISTA with backtracking (the step may grow
   again) and O'Donoghue-Candes adaptive restart.
-* Hinge (binary or one-vs-rest), a linear programme: a primal-dual interior-point method
-  (`interior_point.py`).  First-order methods stall on it: smoothing needs a smoothing
-  parameter as small as the target gap, and restarted PDHG reached only 1e-3 to 1e-5 relative
-  gap in 30000 iterations on 200 x 60 problems with non-uniform row weights.
+* Hinge (binary or one-vs-rest), a linear programme: HiGHS (`highs.py`, the default; it ends at
+  a basic solution and certifies ~1e-10) or our primal-dual interior point (`interior_point.py`,
+  lp="interior-point"; it stalls at 1e-6..1e-3 on some sparse instances).  First-order methods
+  stall on it: smoothing needs a smoothing parameter as small as the target gap, and restarted
+  PDHG reached only 1e-3 to 1e-5 relative gap in 30000 iterations on 200 x 60 problems with
+  non-uniform row weights.
 
 Both are certified by a duality gap: the solver builds an explicit dual-feasible point (the
 loss gradient, or the LP's dual solution, scaled so that
@@ -99,14 +101,14 @@ class L1Problem:
         return self.primal(w, rho, z), float(self.loss.dual_value(u, self.a))
 
     def solve(self, rho: float, w0: torch.Tensor | None = None, tol: float = 1e-6,
-              max_iter: int = 50000, check_every: int = 10, lp: str = "interior-point") -> SolveResult:
-        """Smooth losses: FISTA.  Hinge (an LP): our interior point, or lp="highs" (HiGHS)."""
+              max_iter: int = 50000, check_every: int = 10, lp: str = "highs") -> SolveResult:
+        """Smooth losses: FISTA.  Hinge (an LP): HiGHS, or lp="interior-point" (ours)."""
         start = time.perf_counter()
         x = torch.zeros(self.d.shape[1], self.n_cols, dtype=torch.float64) if w0 is None else w0.to(torch.float64).clone()
         if self.loss.smooth:
             x, iterations, (primal, dual) = self._fista(x, rho, tol, max_iter, check_every)
         else:
-            x, iterations, (primal, dual) = self._interior_point(x, rho, tol, max_iter, lp)
+            x, iterations, (primal, dual) = self._hinge_lp(x, rho, tol, max_iter, lp)
         gap = primal - dual
         rel = gap / max(abs(primal), 1e-12)
         return SolveResult(x, rho, primal, dual, gap, rel, iterations, time.perf_counter() - start,
@@ -144,7 +146,7 @@ class L1Problem:
                     return x, k, certificate
         return x, max_iter, certificate
 
-    def _interior_point(self, x, rho, tol, max_iter, lp="interior-point"):
+    def _hinge_lp(self, x, rho, tol, max_iter, lp):
         """The hinge LP, one column at a time (one-vs-rest columns are independent)."""
         if lp not in ("interior-point", "highs"):
             raise ValueError(f"lp must be interior-point or highs, not {lp!r}")
