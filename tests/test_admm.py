@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from snnbench.methods import get_method
+from snnbench.methods import admm as admm_module
 from snnbench.methods.admm import ADMMRun, membrane_step
 from snnbench.methods.base import FitData
 from snnbench.tasks import get_task
@@ -64,3 +65,22 @@ def test_admm_beats_chance_on_xor_t6_and_result_validates(quick_run):
     trace = run["fit_info"]["trace"]
     assert {"lagrangian", "readout_residual", "dynamics_residual", "spike_residual"} <= set(trace[0])
     assert any("val_accuracy" in entry for entry in trace)
+
+
+def test_streaming_in_chunks_gives_the_iterates_of_one_chunk(monkeypatch):
+    task = get_task("add-b2")
+    splits = task.load()
+    data = FitData(task, splits["train"], splits["val"])
+    config = {**get_method("admm").config("quick", task).settings}
+    states = []
+    for chunk in (100_000, 97):  # one chunk, and many uneven ones
+        monkeypatch.setattr(admm_module, "CHUNK", chunk)
+        run = ADMMRun(data, config, 0)
+        for it in range(3):
+            run.update_weights()
+            run.update_spikes()
+            run.update_membranes()
+            run.update_readout_and_multipliers(it + config["warmup"])  # multipliers move too
+        states.append([*run.w, run.w_out, *run.z, *(a.float() for a in run.a), run.lam])
+    for one, many in zip(*states):
+        assert torch.allclose(one, many, rtol=1e-4, atol=1e-5), float((one - many).abs().max())
