@@ -148,13 +148,10 @@ class ADMMRun:
         self.w = [h[0].detach().clone() for h in net.hidden]  # (P_l, P_{l-1}), one branch
         self.x = data.train.inputs().float()
         self.y = one_hot_targets(self.task, data.train)
-        self.z, self.a = [], []
-        for b in self.chunks():
-            z, a = hidden_states(self.w, self.x[b], self.beta, self.theta)
-            self.z.append(z)
-            self.a.append([s.half() for s in a])  # relaxed spikes in [0, 1]: half precision is plenty
-        self.z = [torch.cat([z[l] for z in self.z]) for l in range(len(self.w))]
-        self.a = [torch.cat([a[l] for a in self.a]) for l in range(len(self.w))]
+        per_chunk = [hidden_states(self.w, self.x[b], self.beta, self.theta) for b in self.chunks()]
+        self.z = [torch.cat([zs[l] for zs, _ in per_chunk]) for l in range(len(self.w))]
+        # relaxed spikes in [0, 1]: half precision is plenty
+        self.a = [torch.cat([spikes[l].half() for _, spikes in per_chunk]) for l in range(len(self.w))]
         self.z_out = self.y.clone()  # readout variable, (n, C) or (n, T, C)
         self.lam = torch.zeros_like(self.y)
         self.w_out = torch.zeros(self.task.n_out, self.spec.p_last)
