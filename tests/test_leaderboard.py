@@ -53,14 +53,14 @@ def test_tables_rank_by_the_primary_metric_and_flag_few_seeds(site: Path):
     assert [r[1] for r in rows] == ["recon", "sg", "weak-one-seed"]
     assert [r[0] for r in rows] == ["1", "2", "3"]
     recon, sg = committed("recon", "first-last-xor-t8"), committed("sg", "first-last-xor-t8")
-    assert rows[0][3].startswith(f"{100 * recon['summary']['metrics']['test']['accuracy']['mean']:.1f}")
-    assert rows[1][3].startswith(f"{100 * sg['summary']['metrics']['test']['accuracy']['mean']:.1f}")
-    assert "fewer than 3 seeds" in rows[2][4] and "fewer than" not in rows[0][4]
+    assert rows[0][4].startswith(f"{100 * recon['summary']['metrics']['test']['accuracy']['mean']:.1f}")
+    assert rows[1][4].startswith(f"{100 * sg['summary']['metrics']['test']['accuracy']['mean']:.1f}")
+    assert "fewer than 3 seeds" in rows[2][5] and "fewer than" not in rows[0][5]
 
 
 def test_ranking_shares_ranks_on_ties_and_never_mixes_groups():
     base = dict(task="t", split="test", primary_metric="accuracy", metric="accuracy", preset="paper", params=1.0, spiking=True,
-                spikes_per_sample=0.0, train_seconds=0.0, std=0.0)
+                method_version="1", spikes_per_sample=0.0, train_seconds=0.0, std=0.0)
     frame = pd.DataFrame([
         {**base, "method": "a", "slug": "a", "group": "v1-x", "mean": 0.9, "n": 3},
         {**base, "method": "b", "slug": "b", "group": "v1-x", "mean": 0.9, "n": 3},
@@ -182,3 +182,14 @@ def test_the_ann_reference_is_marked_and_shows_no_spike_count(tmp_path: Path):
     index = (site / "index.html").read_text()
     leader = index.split('href="tasks/first-last-xor-t6.html"', 1)[1].split("</tr>", 1)[0]
     assert "recon" in leader and "some-ann" not in leader
+
+
+def test_scores_of_an_older_method_version_are_flagged(tmp_path: Path):
+    old = committed("recon", "first-last-xor-t6")
+    old["method"]["version"] = "0"
+    write(tmp_path / "results", old)
+    write(tmp_path / "results", committed("sg", "first-last-xor-t6"))
+    site = build_site(tmp_path / "results", tmp_path / "site")
+    rows = {r[1]: r for r in rows_of((site / "tasks" / "first-last-xor-t6.html").read_text(), "test")}
+    assert rows["recon"][2].startswith("v0") and "code is now v" in rows["recon"][2]
+    assert "code is now" not in rows["sg"][2]

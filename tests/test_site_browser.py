@@ -86,7 +86,7 @@ def test_index_rows_sorting_and_a_method_page(served, browser):
     test_table = 'table[data-split="test"]'
     assert column(page, test_table, 1) == ["1", "2", "3"]
     assert column(page, test_table, 2) == ["recon", "sg", "weak-one-seed"]
-    assert "fewer than 3 seeds" in column(page, test_table, 5)[2]
+    assert "fewer than 3 seeds" in column(page, test_table, 6)[2]
     page.screenshot(path=str(root / "task-page.png"), full_page=True)
 
     page.click(f"{test_table} th:has-text('accuracy')")  # ascending: the weakest first

@@ -135,7 +135,7 @@ def ranking(scores: pd.DataFrame, task: str, group: str, split: str) -> pd.DataF
     """
     part = scores[(scores.task == task) & (scores.group == group) & (scores.split == split)]
     primary = part.primary_metric.iloc[0]
-    index = ["method", "slug", "preset", "spiking", "params", "spikes_per_sample", "train_seconds"]
+    index = ["method", "method_version", "slug", "preset", "spiking", "params", "spikes_per_sample", "train_seconds"]
     table = part.pivot_table(index=index, columns="metric", values=["mean", "std", "n"], aggfunc="first")
     table.columns = [f"{metric}_{stat}" for stat, metric in table.columns]
     table = table.reset_index().sort_values(f"{primary}_mean", ascending=False, kind="stable")

@@ -57,6 +57,13 @@ def code_locations() -> dict[str, str]:
     return {name: ep.value for name, ep in available_methods().items()}
 
 
+def installed_versions() -> dict[str, str]:
+    """The version of every registered method as installed now, to flag scores of older versions."""
+    from snnbench.methods import available_methods
+
+    return {name: str(ep.load().version) for name, ep in available_methods().items()}
+
+
 def task_sections(collection: Collection, task_id: str) -> list[dict]:
     """Per task version (group): the ranked table of every split that has scores."""
     scores = collection.scores[collection.scores.task == task_id]
@@ -125,6 +132,7 @@ def build_site(results_dir: str | Path, out_dir: str | Path, data_dir: str | Non
     write("index.html", "index.html", "", families=index_families(collection), warnings=collection.warnings,
           methods=sorted(collection.methods.values(), key=lambda m: m.name), xor_plot=bool(xor_svg))
 
+    versions = installed_versions()
     for task_id in sorted(set(scores.task)):
         sections = task_sections(collection, task_id)
         for section in sections:
@@ -133,7 +141,7 @@ def build_site(results_dir: str | Path, out_dir: str | Path, data_dir: str | Non
             if svg:
                 section["plot"] = f"{task_id}-{section['group']}.svg"
                 inside(out / "plots", section["plot"]).write_text(svg)
-        write(f"tasks/{task_id}.html", "task.html", "../", task=TASKS[task_id], sections=sections,
+        write(f"tasks/{task_id}.html", "task.html", "../", task=TASKS[task_id], sections=sections, method_versions=versions,
               xor_plot=bool(xor_svg) and TASKS[task_id].family == "first-last-xor")
 
     locations = code_locations()
