@@ -2,7 +2,7 @@
 
 For each run: iterations done, the true-forward train / val accuracy at the first evaluation
 and at the best one, the readout and spike residuals at the first and last iteration, the
-dynamics residual at the end, wall time and the process's peak memory.
+dynamics residual at the end, wall time and the process's peak memory, with the method version.
 
     python docs/probes/admm_traces.py [leaderboard/results/admm/*.json]
 """
@@ -15,9 +15,9 @@ from pathlib import Path
 
 
 def main(paths: list[Path]) -> None:
-    print("| task | seed | iterations | first eval (it, train, val) | best val (it) | readout residual first -> last "
+    print("| task | version | seed | iterations | first eval (it, train, val) | best val (it) | readout residual first -> last "
           "| spike residual first -> last | dynamics residual (end) | train s | peak MB |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for path in paths:
         doc = json.loads(path.read_text())
         for run in doc["runs"]:
@@ -25,7 +25,7 @@ def main(paths: list[Path]) -> None:
             evals = [e for e in trace if "val_accuracy" in e]
             best = max(evals, key=lambda e: e["val_accuracy"])  # earliest of the best
             first = evals[0]
-            print(f"| {doc['task']['id']} | {run['seed']} | {len(trace)} "
+            print(f"| {doc['task']['id']} | v{doc['method']['version']} | {run['seed']} | {len(trace)} "
                   f"| {first['iteration']}, {100 * first['train_accuracy']:.1f}, {100 * first['val_accuracy']:.1f} "
                   f"| {100 * best['val_accuracy']:.1f} ({best['iteration']}) "
                   f"| {trace[0]['readout_residual']:.3f} -> {trace[-1]['readout_residual']:.3f} "
