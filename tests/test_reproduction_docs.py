@@ -1,0 +1,35 @@
+"""The result tables in docs/ are regenerated from leaderboard/results, never typed by hand:
+these tests fail when a committed result file and the page quoting it disagree."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location("reproduction_table", ROOT / "leaderboard" / "reproduction_table.py")
+reproduction_table = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(reproduction_table)
+
+# page -> the columns its table was printed with (the command quoted on that page)
+PAGES = {
+    "docs/reproduction.md": reproduction_table.METHODS,
+    "docs/admm.md": ["admm", "reservoir", "recon", "sg", "gru"],
+}
+
+
+@pytest.mark.parametrize("page", sorted(PAGES))
+def test_doc_tables_match_the_result_files(page):
+    table = reproduction_table.markdown_table(ROOT / "leaderboard" / "results", PAGES[page], ["test", "ood-10x"])
+    assert table in (ROOT / page).read_text(), f"{page} is stale: run leaderboard/reproduction_table.py --update {page}"
+
+
+def test_update_replaces_only_the_table_with_the_same_header(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("intro\n\n| a | b |\n|--|--|\n| 1 | 2 |\n| 3 | 4 |\n\nafter\n\n| c |\n|--|\n| 9 |\n")
+    reproduction_table.replace_table(page, "| a | b |\n|--|--|\n| 5 | 6 |")
+    assert page.read_text() == "intro\n\n| a | b |\n|--|--|\n| 5 | 6 |\n\nafter\n\n| c |\n|--|\n| 9 |\n"
+    with pytest.raises(SystemExit, match="no table"):
+        reproduction_table.replace_table(page, "| x |\n|--|\n| 1 |")
