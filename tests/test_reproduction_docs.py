@@ -33,3 +33,12 @@ def test_update_replaces_only_the_table_with_the_same_header(tmp_path):
     assert page.read_text() == "intro\n\n| a | b |\n|--|--|\n| 5 | 6 |\n\nafter\n\n| c |\n|--|\n| 9 |\n"
     with pytest.raises(SystemExit, match="no table"):
         reproduction_table.replace_table(page, "| x |\n|--|\n| 1 |")
+
+
+def test_admm_trace_table_matches_the_result_files(capsys):
+    spec = importlib.util.spec_from_file_location("admm_traces", ROOT / "docs" / "probes" / "admm_traces.py")
+    admm_traces = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(admm_traces)
+    admm_traces.main(sorted((ROOT / "leaderboard" / "results" / "admm").glob("*.json")))
+    table = capsys.readouterr().out.rstrip("\n")
+    assert table in (ROOT / "docs" / "admm.md").read_text(), "docs/admm.md's trace table is stale"
