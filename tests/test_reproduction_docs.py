@@ -9,9 +9,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location("reproduction_table", ROOT / "leaderboard" / "reproduction_table.py")
-reproduction_table = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(reproduction_table)
+
+
+def load_script(relative: str):
+    """Import a script that lives outside the package (leaderboard/, docs/probes/)."""
+    spec = importlib.util.spec_from_file_location(Path(relative).stem, ROOT / relative)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+reproduction_table = load_script("leaderboard/reproduction_table.py")
 
 # page -> the columns its table was printed with (the command quoted on that page)
 PAGES = {
@@ -36,9 +44,6 @@ def test_update_replaces_only_the_table_with_the_same_header(tmp_path):
 
 
 def test_admm_trace_table_matches_the_result_files(capsys):
-    spec = importlib.util.spec_from_file_location("admm_traces", ROOT / "docs" / "probes" / "admm_traces.py")
-    admm_traces = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(admm_traces)
-    admm_traces.main(sorted((ROOT / "leaderboard" / "results" / "admm").glob("*.json")))
+    load_script("docs/probes/admm_traces.py").main(sorted((ROOT / "leaderboard" / "results" / "admm").glob("*.json")))
     table = capsys.readouterr().out.rstrip("\n")
     assert table in (ROOT / "docs" / "admm.md").read_text(), "docs/admm.md's trace table is stale"

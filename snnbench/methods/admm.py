@@ -126,8 +126,8 @@ class ADMM(Method):
     # 2: the network of the first sweep is evaluated (and can be returned); the updates are
     # streamed in chunks of samples, which changes float summation order (version 1: add-b2
     # seed 0: 68.42 % token accuracy -> 68.39 % with streaming alone)
-    # 3: paper preset searches the initial gain (1 to 32) on val and stops after 2 evaluations without
-    # a better val score (was 8)
+    # 3: the paper preset searches the initial gain (1 to 32) on val and stops after 2
+    # evaluations without a better val score (was 8)
     version = "3"
     config_resource = "snnbench.methods:configs/admm.toml"
 
