@@ -102,7 +102,8 @@ def evaluate(
     out: Annotated[Path, typer.Option(help="Results folder; files go to OUT/<method>/<task>.json.")] = Path("results"),
     data_dir: Annotated[Optional[str], typer.Option(help="Folder with the MNIST files (else $SNNBENCH_DATA_DIR, else Hugging Face).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Recompute every seed, replacing an existing result file.")] = False,
-    solver: Annotated[Optional[str], typer.Option(help="recon methods: `highs` (default: FISTA; hinge LPs by HiGHS), `ours` (FISTA; hinge by our interior point) or `cvxpy` (reference).")] = None,
+    solver: Annotated[Optional[str], typer.Option(help="recon methods, hinge readouts: `highs` (default, HiGHS), `ours` (our interior point); or `cvxpy`, every readout by the reference.")] = None,
+    smooth_solver: Annotated[Optional[str], typer.Option(help="recon methods, cross-entropy / squared readouts: `auto` (default: `barrier` where P * C <= 4096, else `fista`), `barrier` (interior point, Newton steps) or `fista`.")] = None,
 ) -> None:
     """Train METHOD on TASK for each seed, select on val, score on test and OOD splits.
 
@@ -114,6 +115,8 @@ def evaluate(
     seed_list = parse_seeds(seeds)
     if solver not in (None, "ours", "highs", "cvxpy"):
         raise typer.BadParameter(f"--solver must be ours, highs or cvxpy, not {solver!r}")
+    if smooth_solver not in (None, "auto", "barrier", "fista"):
+        raise typer.BadParameter(f"--smooth-solver must be auto, barrier or fista, not {smooth_solver!r}")
     try:
         chosen = resolve_tasks(task)
         for t in chosen:  # missing data is reported before torch and the methods are imported
@@ -138,7 +141,7 @@ def evaluate(
                 bar.update(job, description=f"{method} on {t.id}, seed {seed}", completed=done, total=total)
 
             try:
-                overrides = {"solver": solver} if solver else None
+                overrides = {key: value for key, value in (("solver", solver), ("smooth_solver", smooth_solver)) if value} or None
                 documents.append(run_evaluate(method, t, seed_list, preset, out, data_dir, force, update, overrides))
             except SnnbenchError as exc:
                 bar.stop()

@@ -14,7 +14,8 @@ from snnbench.methods.recon import dictionary, distinct_columns, prune
 from snnbench.tasks import get_task
 
 QUICK = {"depth": 3, "p_rec": 32, "p_last": 64, "features": "membrane", "loss": "hinge", "tol": 1e-6,
-         "max_iter": 20000, "witnesses": "standard", "solver": "highs"}
+         "max_iter": 20000, "witnesses": "standard", "solver": "highs", "smooth_solver": "auto",
+         "newton_max_iter": 200}
 
 
 @pytest.fixture(scope="module")

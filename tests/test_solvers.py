@@ -36,16 +36,58 @@ SMOOTH = ["softmax_ce", "squared"]
 FRACTIONS = [0.5, 0.1, 0.01]  # rho as a fraction of rho_max
 
 
+@pytest.mark.parametrize("smooth", ["barrier", "fista"])
 @pytest.mark.parametrize("loss_name", SMOOTH)
 @pytest.mark.parametrize("seed", [0, 1])
-def test_smooth_losses_match_cvxpy_and_certify(loss_name, seed):
+def test_smooth_losses_match_cvxpy_and_certify(loss_name, seed, smooth):
     problem = random_problem(loss_name, seed)
     for fraction in FRACTIONS:
         rho = fraction * problem.rho_max()
-        result = problem.solve(rho, tol=1e-7)
+        result = problem.solve(rho, tol=1e-7, smooth=smooth)
         reference = cvxpy_optimum(problem, rho)
         assert result.converged and 0 <= result.gap <= 1e-7 * result.primal
         assert abs(result.primal - reference) <= 1e-6 * abs(reference)
+        assert result.solver == smooth
+
+
+def near_singular_problem() -> L1Problem:
+    """Like recon's add readouts: few distinct, strongly correlated binary columns, each repeated."""
+    g = torch.Generator().manual_seed(3)
+    n, base = 600, torch.rand(600, 3, generator=g) < 0.5
+    columns = [base[:, [j % 3]] ^ (torch.rand(n, 1, generator=g) < 0.01) for j in range(40)]
+    d = torch.cat(columns * 3, 1).to(torch.uint8)  # 40 noisy copies of 3 features, each thrice
+    labels = (base[:, 0].long() + base[:, 1].long() + (torch.rand(n, generator=g) < 0.2).long()) % 3
+    return L1Problem(d, SoftmaxCrossEntropy(labels, 3))
+
+
+def test_barrier_certifies_where_fista_stalls():
+    problem = near_singular_problem()
+    rho = 1e-4 * problem.rho_max()
+    fista = problem.solve(rho, tol=1e-6, max_iter=2000, smooth="fista")
+    barrier = problem.solve(rho, tol=1e-6, smooth="barrier")
+    assert not fista.converged
+    assert barrier.converged and 0 <= barrier.rel_gap <= 1e-6
+    assert barrier.primal < fista.primal
+    assert abs(barrier.primal - cvxpy_optimum(problem, rho)) <= 1e-6 * barrier.primal
+
+
+def test_barrier_warm_start_along_the_path_matches_cold():
+    problem = random_problem("softmax_ce", 0)
+    warm = None
+    for fraction in FRACTIONS:
+        rho = fraction * problem.rho_max()
+        result = problem.solve(rho, w0=warm, tol=1e-8, smooth="barrier")
+        warm = result.w
+        assert result.converged
+        assert abs(result.primal - problem.solve(rho, tol=1e-8, smooth="barrier").primal) <= 1e-7 * result.primal
+
+
+def test_auto_picks_the_barrier_only_where_the_newton_system_is_small():
+    assert random_problem("softmax_ce", 0).smooth_solver("auto") == "barrier"
+    wide = L1Problem(torch.zeros(4, 2000, dtype=torch.uint8), SoftmaxCrossEntropy(torch.zeros(4, dtype=torch.long), 3))
+    assert wide.smooth_solver("auto") == "fista"
+    with pytest.raises(ValueError, match="smooth must be one of"):
+        wide.smooth_solver("newton")
 
 
 HINGE_CASES = [(name, seed, f) for name in ("hinge", "ovr_hinge") for seed in (0, 1) for f in FRACTIONS]

@@ -26,7 +26,7 @@ def sg_config(config: dict) -> dict:
 class SgRecon(Recon):
     name = "sg-recon"
     description = "sg-trained hidden weights as witnesses, then recon's certified convex readout."
-    version = "2"  # 2: hinge readouts by HiGHS, as recon version 2
+    version = "3"  # 2: hinge readouts by HiGHS, as recon version 2; 3: barrier method, as recon 3
     config_resource = "snnbench.methods:configs/sg-recon.toml"
 
     def witnesses(self, data: FitData, config: dict, seed: int) -> LIFNetwork:
@@ -38,8 +38,9 @@ class ReconSg(Recon):
     description = "recon, then surrogate-gradient fine-tuning of all weights from the reconstructed network."
     # 2: the reconstructed network competes in the best-val selection of the fine-tuning (version
     # 1 always replaced it by the first fine-tuned epoch: 61.7 % on first-last-xor-t8 vs recon's 100);
-    # 3: hinge readouts by HiGHS, as recon version 2
-    version = "3"
+    # 3: hinge readouts by HiGHS, as recon version 2; 4: smooth readouts by the barrier method,
+    # as recon version 3
+    version = "4"
     config_resource = "snnbench.methods:configs/recon-sg.toml"
 
     def fit_grid(self, data: FitData, configs: list[dict], seed: int) -> Iterator[tuple[dict, LIFNetwork]]:

@@ -44,6 +44,13 @@ class Loss(ABC):
     def dual_value(self, u: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
         """Dual objective at U (n, C) with U = -s * grad, s in [0, 1]."""
 
+    def hessian_weights(self, z: torch.Tensor, a: torch.Tensor) -> dict[tuple[int, int], torch.Tensor]:
+        """Row weights s of the nonzero Hessian blocks: d2/dZ_c dZ_e = diag(s[(c, e)]), c <= e.
+
+        The barrier method's Newton system is built from them (H_ce = D^T diag(s) D).
+        """
+        raise TypeError(f"the {self.name} loss is not twice differentiable")
+
 
 class SoftmaxCrossEntropy(Loss):
     """Multi-class: loss = logsumexp(z) - z_y; y (n,) int64 class indices."""
@@ -62,6 +69,11 @@ class SoftmaxCrossEntropy(Loss):
 
     def curvature(self):
         return 0.5  # the softmax Jacobian's largest eigenvalue is at most 1/2
+
+    def hessian_weights(self, z, a):
+        p = torch.softmax(z, 1)  # per row: a (diag(p) - p p^T)
+        return {(c, e): a * ((p[:, c] if c == e else 0) - p[:, c] * p[:, e])
+                for c in range(self.columns) for e in range(c, self.columns)}
 
     def dual_value(self, u, a):
         # U = a (E - Z') with Z' = E - U / a on the simplex: dual = sum a_i entr(Z'_i).
@@ -86,6 +98,9 @@ class Squared(Loss):
 
     def curvature(self):
         return 2.0
+
+    def hessian_weights(self, z, a):
+        return {(c, c): 2 * a for c in range(self.columns)}
 
     def dual_value(self, u, a):
         # conjugate of a (z - y)^2 is s y + s^2 / (4a); dual = sum u y - u^2 / (4a)
