@@ -103,7 +103,7 @@ def evaluate(
     data_dir: Annotated[Optional[str], typer.Option(help="Folder with the MNIST files (else $SNNBENCH_DATA_DIR, else Hugging Face).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Recompute every seed, replacing an existing result file.")] = False,
     solver: Annotated[Optional[str], typer.Option(help="recon methods, hinge readouts: `highs` (default, HiGHS), `ours` (our interior point); or `cvxpy`, every readout by the reference.")] = None,
-    smooth_solver: Annotated[Optional[str], typer.Option(help="recon methods, cross-entropy / squared readouts: `auto` (default: `barrier` where P * C <= 4096, else `fista`), `barrier` (interior point, Newton steps) or `fista`.")] = None,
+    smooth_solver: Annotated[Optional[str], typer.Option(help="recon methods, cross-entropy / squared readouts: `auto` (default: `fista`, then `barrier` if 200 iterations did not certify and P * C <= 4096), `barrier` (interior point, Newton steps) or `fista`.")] = None,
 ) -> None:
     """Train METHOD on TASK for each seed, select on val, score on test and OOD splits.
 

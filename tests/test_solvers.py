@@ -82,12 +82,19 @@ def test_barrier_warm_start_along_the_path_matches_cold():
         assert abs(result.primal - problem.solve(rho, tol=1e-8, smooth="barrier").primal) <= 1e-7 * result.primal
 
 
-def test_auto_picks_the_barrier_only_where_the_newton_system_is_small():
-    assert random_problem("softmax_ce", 0).smooth_solver("auto") == "barrier"
-    wide = L1Problem(torch.zeros(4, 2000, dtype=torch.uint8), SoftmaxCrossEntropy(torch.zeros(4, dtype=torch.long), 3))
-    assert wide.smooth_solver("auto") == "fista"
+def test_auto_switches_to_the_barrier_only_where_fista_stalls():
+    easy = random_problem("softmax_ce", 0)
+    assert easy.solve(0.1 * easy.rho_max(), tol=1e-6).solver == "fista"
+    hard = near_singular_problem()
+    result = hard.solve(1e-4 * hard.rho_max(), tol=1e-6)
+    assert result.solver == "fista (200 it.) + barrier" and result.converged
     with pytest.raises(ValueError, match="smooth must be one of"):
-        wide.smooth_solver("newton")
+        easy.solve(0.1, smooth="newton")
+
+
+def test_auto_keeps_fista_where_the_newton_system_is_too_large():
+    wide = L1Problem(torch.zeros(4, 2000, dtype=torch.uint8), SoftmaxCrossEntropy(torch.zeros(4, dtype=torch.long), 3))
+    assert not wide.barrier_fits() and random_problem("softmax_ce", 0).barrier_fits()
 
 
 HINGE_CASES = [(name, seed, f) for name in ("hinge", "ovr_hinge") for seed in (0, 1) for f in FRACTIONS]

@@ -2,12 +2,14 @@
 
     minimise  sum_i a_i loss(D_i W, y_i) + rho ||W||_1          D (n x P), W (P x C)
 
-* Smooth losses (softmax cross-entropy, squared): a log-barrier interior point with exact
-  Newton steps (`barrier.py`) where the m = P * C Newton system is small enough
-  (m <= NEWTON_MAX_SIZE, smooth="auto"), else FISTA with backtracking (the step may grow again)
-  and O'Donoghue-Candes adaptive restart.  FISTA needs no m x m matrix but stalls where the
-  loss Hessian is nearly singular (recon's add dictionaries: gaps of 0.2-0.3 after 2000
-  iterations); the barrier method certifies 1e-6 there in about 30 Newton steps.
+* Smooth losses (softmax cross-entropy, squared): FISTA with backtracking (the step may grow
+  again) and O'Donoghue-Candes adaptive restart, and a log-barrier interior point with exact
+  Newton steps (`barrier.py`).  FISTA is cheap per iteration and needs no m x m matrix
+  (m = P * C) but stalls where the loss Hessian is nearly singular (recon's add dictionaries:
+  gaps of 0.2-0.3 after 2000 iterations); the barrier method certifies 1e-6 there in about 30
+  Newton steps, each an n P^2 product per pair of classes.  smooth="auto" runs FISTA, and if
+  it has not certified after AUTO_FISTA_ITERATIONS and m <= NEWTON_MAX_SIZE, continues with
+  the barrier method from FISTA's point.
 * Hinge (binary or one-vs-rest), a linear programme: HiGHS (`highs.py`, the default; it ends at
   a basic solution and certifies ~1e-10) or our primal-dual interior point (`interior_point.py`,
   lp="interior-point"; it stalls at 1e-6..1e-3 on some sparse instances).  First-order methods
@@ -35,7 +37,8 @@ from snnbench.solvers.highs import hinge_lp_highs
 from snnbench.solvers.interior_point import hinge_lp
 from snnbench.solvers.losses import Loss
 
-NEWTON_MAX_SIZE = 4096  # largest P * C for which smooth="auto" picks the barrier method
+NEWTON_MAX_SIZE = 4096  # largest P * C for which smooth="auto" switches to the barrier method
+AUTO_FISTA_ITERATIONS = 200  # FISTA iterations smooth="auto" tries before switching
 SMOOTH_SOLVERS = ("auto", "barrier", "fista")
 
 
@@ -116,28 +119,32 @@ class L1Problem:
             u = u * (rho / norm)
         return self.primal(w, rho, z), float(self.loss.dual_value(u, self.a))
 
-    def smooth_solver(self, smooth: str) -> str:
-        """The algorithm smooth="auto" | "barrier" | "fista" stands for on this problem."""
-        if smooth not in SMOOTH_SOLVERS:
-            raise ValueError(f"smooth must be one of {', '.join(SMOOTH_SOLVERS)}, not {smooth!r}")
-        if smooth == "auto":
-            return "barrier" if self.d.shape[1] * self.n_cols <= NEWTON_MAX_SIZE else "fista"
-        return smooth
+    def barrier_fits(self) -> bool:
+        """Whether the barrier method's dense m x m Newton system is small enough to use."""
+        return self.d.shape[1] * self.n_cols <= NEWTON_MAX_SIZE
 
     def solve(self, rho: float, w0: torch.Tensor | None = None, tol: float = 1e-6,
               max_iter: int = 50000, check_every: int = 10, lp: str = "highs",
               smooth: str = "auto", newton_max_iter: int = 200) -> SolveResult:
         """Smooth losses: the barrier method or FISTA (`smooth`, max_iter FISTA iterations or
         newton_max_iter Newton steps).  Hinge (an LP): HiGHS, or lp="interior-point" (ours)."""
+        if smooth not in SMOOTH_SOLVERS:
+            raise ValueError(f"smooth must be one of {', '.join(SMOOTH_SOLVERS)}, not {smooth!r}")
         start = time.perf_counter()
         x = torch.zeros(self.d.shape[1], self.n_cols, dtype=torch.float64) if w0 is None else w0.to(torch.float64).clone()
         if not self.loss.smooth:
             algorithm = lp
             x, iterations, (primal, dual) = self._hinge_lp(x, rho, tol, max_iter, lp)
-        elif (algorithm := self.smooth_solver(smooth)) == "barrier":
+        elif smooth == "barrier":
+            algorithm = "barrier"
             x, iterations, (primal, dual) = solve_barrier(self, rho, x, tol, newton_max_iter)
         else:
-            x, iterations, (primal, dual) = self._fista(x, rho, tol, max_iter, check_every)
+            switch = smooth == "auto" and self.barrier_fits()
+            algorithm = "fista"
+            x, iterations, (primal, dual) = self._fista(x, rho, tol, min(max_iter, AUTO_FISTA_ITERATIONS) if switch else max_iter, check_every)
+            if switch and primal - dual > tol * max(abs(primal), 1e-12):
+                algorithm = f"fista ({iterations} it.) + barrier"
+                x, iterations, (primal, dual) = solve_barrier(self, rho, x, tol, newton_max_iter)
         gap = primal - dual
         rel = gap / max(abs(primal), 1e-12)
         return SolveResult(x, rho, primal, dual, gap, rel, iterations, time.perf_counter() - start,
