@@ -92,9 +92,16 @@ def test_auto_switches_to_the_barrier_only_where_fista_stalls():
         easy.solve(0.1, smooth="newton")
 
 
-def test_auto_keeps_fista_where_the_newton_system_is_too_large():
-    wide = L1Problem(torch.zeros(4, 2000, dtype=torch.uint8), SoftmaxCrossEntropy(torch.zeros(4, dtype=torch.long), 3))
+def test_auto_is_fista_where_the_newton_system_is_too_large():
+    """So results of recon version 2 on such readouts (smnist: P * C = 10240) are version 3's."""
+    g = torch.Generator().manual_seed(0)
+    d = (torch.rand(60, 1400, generator=g) < 0.4).to(torch.uint8)
+    wide = L1Problem(d, SoftmaxCrossEntropy(torch.randint(0, 3, (60,), generator=g), 3))
     assert not wide.barrier_fits() and random_problem("softmax_ce", 0).barrier_fits()
+    rho = 0.05 * wide.rho_max()
+    auto, fista = wide.solve(rho, tol=1e-6, max_iter=300), wide.solve(rho, tol=1e-6, max_iter=300, smooth="fista")
+    assert auto.solver == "fista" and auto.iterations > 200  # past the point where auto would switch
+    assert torch.equal(auto.w, fista.w)
 
 
 HINGE_CASES = [(name, seed, f) for name in ("hinge", "ovr_hinge") for seed in (0, 1) for f in FRACTIONS]

@@ -181,8 +181,10 @@ class Recon(Method):
                     result = solve_cvxpy(problem, rho)
                 else:
                     lp = "highs" if cfg["solver"] == "highs" else "interior-point"
+                    # configs without smooth_solver come from versions <= 2 (FISTA alone): `verify` re-runs them so
                     result = problem.solve(rho, w0=warm.get(name), tol=cfg["tol"], max_iter=cfg["max_iter"], lp=lp,
-                                           smooth=cfg["smooth_solver"], newton_max_iter=cfg["newton_max_iter"])
+                                           smooth=cfg.get("smooth_solver", "fista"),
+                                           newton_max_iter=cfg.get("newton_max_iter", 200))
                 warm[name] = result.w
                 w = result.w.new_zeros(net.spec.p_last, result.w.shape[1])
                 w[columns] = result.w  # copies of a column keep weight 0 and are pruned
