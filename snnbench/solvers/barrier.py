@@ -49,23 +49,31 @@ def hessian(problem: L1Problem, z: torch.Tensor) -> torch.Tensor:
 
 
 def _cholesky_solve(m: torch.Tensor, rhs: torch.Tensor) -> torch.Tensor:
-    """Solve m x = rhs for symmetric positive definite m, adding jitter if rounding breaks that."""
-    jitter = 0.0
+    """Solve m x = rhs for symmetric positive definite m, adding jitter if rounding breaks that
+    (the float32 Hessian's rounding, ~1e-7 of its largest entry, can outweigh a small barrier
+    diagonal).  The jitter only damps the Newton step; the certificate does not depend on it."""
     scale = float(m.diagonal().abs().mean()) or 1.0
-    while True:
-        factor, info = torch.linalg.cholesky_ex(m if jitter == 0 else m + jitter * torch.eye(len(m), dtype=m.dtype))
+    for jitter in (0.0, 1e-12, 1e-10, 1e-8, 1e-6, 1e-4, 1e-2, 1.0):
+        factor, info = torch.linalg.cholesky_ex(m + jitter * scale * torch.eye(len(m), dtype=m.dtype) if jitter else m)
         if int(info) == 0:
             return torch.cholesky_solve(rhs[:, None], factor)[:, 0]
-        jitter = scale * 1e-12 if jitter == 0 else jitter * 100
+    raise FloatingPointError("the barrier method's Newton system is not positive definite (non-finite data?)")
+
+
+def _to_vector(w: torch.Tensor) -> torch.Tensor:
+    """(P, C) -> class-major vector (index c * P + j), the Hessian's order."""
+    return w.T.reshape(-1)
+
+
+def _to_matrix(v: torch.Tensor, p: int) -> torch.Tensor:
+    return v.view(-1, p).T
 
 
 def solve_barrier(problem: L1Problem, rho: float, w: torch.Tensor, tol: float,
                   max_iter: int) -> tuple[torch.Tensor, int, tuple[float, float]]:
     """W, Newton steps, (primal, dual) certificate; stops at relative gap <= tol or max_iter."""
     d, loss, a = problem.d, problem.loss, problem.a
-    shape, m = w.shape, w.numel()
-    flat = lambda x: x.T.reshape(-1)  # noqa: E731  (P, C) -> class-major vector
-    unflat = lambda v: v.view(shape[1], shape[0]).T  # noqa: E731
+    p, m = w.shape[0], w.numel()
     z = d @ w
     primal, dual = problem.certificate(w, rho, z)
     t = 2 * m / max(primal - dual, 1e-12 * abs(primal), 1e-300)
@@ -79,8 +87,8 @@ def solve_barrier(problem: L1Problem, rho: float, w: torch.Tensor, tol: float,
         return t * value - float(torch.log(lower).sum() + torch.log(upper).sum())
 
     for step in range(1, max_iter + 1):
-        g = flat(d.T @ loss.grad(z, a))
-        lower, upper = flat(u + w), flat(u - w)
+        g = _to_vector(d.T @ loss.grad(z, a))
+        lower, upper = _to_vector(u + w), _to_vector(u - w)
         d1 = lower**-2 + upper**-2
         d2 = lower**-2 - upper**-2
         g_w = t * g - 1 / lower + 1 / upper
@@ -89,7 +97,7 @@ def solve_barrier(problem: L1Problem, rho: float, w: torch.Tensor, tol: float,
         system.diagonal().add_(d1 - d2**2 / d1)
         dw = _cholesky_solve(system, -g_w + d2 * g_u / d1)
         du = (-g_u - d2 * dw) / d1
-        dw_m, du_m = unflat(dw), unflat(du)
+        dw_m, du_m = _to_matrix(dw, p), _to_matrix(du, p)
         dz = d @ dw_m
         start, slope = barrier_objective(w, u, z), float(g_w @ dw + g_u @ du)
         size = 1.0
