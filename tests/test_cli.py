@@ -174,3 +174,14 @@ def test_resume_refuses_a_damaged_file(xor_result, tmp_path):
     (out / "sg" / "first-last-xor-t6.json").write_text(json.dumps(doc))
     result = evaluate(out, "sg", "first-last-xor-t6", "0,1,2")
     assert result.exit_code == 1 and "runs/0" in result.output and "--force" in result.output
+
+
+def test_smooth_solver_option_reaches_the_solves_and_the_file(tmp_path):
+    result = evaluate(tmp_path, "recon", "add-b2", "0", "--smooth-solver", "barrier")
+    assert result.exit_code == 0, result.output
+    doc = load(tmp_path, "recon", "add-b2")
+    assert doc["method"]["config"]["smooth_solver"] == "barrier"
+    solves = {s["head"]: s for s in doc["runs"][0]["fit_info"]["solves"]}
+    assert solves["sum"]["solver"] == "barrier" and solves["sum"]["converged"]
+    bad = evaluate(tmp_path, "recon", "add-b2", "0", "--smooth-solver", "newton")
+    assert bad.exit_code == 2 and "auto, barrier or fista" in bad.output
