@@ -1,8 +1,8 @@
 """Feature extraction (no grad) of the canonical LIF network: ours vs snntorch vs spikingjelly.
 
 Same weights, same inputs, one process.  Our simulator does one matrix product per layer over
-all (step, sample) rows and then an in-place elementwise scan over time; the libraries step
-through time.  Prints times, ratios, whether the spikes agree, and our achieved GFLOP/s next
+all (step, sample) rows of a cache-sized batch and then an in-place elementwise scan over time
+(numba, `snnbench/models/scan.py`); the libraries step through time.  Prints times, ratios, whether the spikes agree, and our achieved GFLOP/s next
 to the machine's measured matrix-multiply GFLOP/s.
 
     python benchmarks/lif_forward.py [--shape rows|pixels|all] [--repeats 3]
@@ -72,10 +72,10 @@ def bench(n: int, steps: int, inputs: int, p_rec: int, p_last: int, repeats: int
         ratio = "-" if name == "snnbench" else f"{seconds / ours_s:.1f}x"
         print(f"| {name} | {seconds:.3f} | {ratio} | {agree.get(name, '-')} |")
     fastest_lib = min(v for k, v in results.items() if k != "snnbench")
-    peak = matmul_gflops(256 * steps, p_rec // 2, p_last // 2, repeats)
+    peak = matmul_gflops(2048, 2048, 2048, repeats)  # a large square product: the machine's peak
     print(f"\nours vs the faster library: {fastest_lib / ours_s:.1f}x")
     print(f"ours: {flops / ours_s / 1e9:.1f} GFLOP/s end to end (matrix-product FLOPs / total time); "
-          f"this machine's float32 matmul of the largest layer's shape: {peak:.1f} GFLOP/s, "
+          f"this machine's float32 matmul peak (2048^3): {peak:.1f} GFLOP/s, "
           f"so the products alone need at least {flops / peak / 1e9:.3f} s")
 
 
