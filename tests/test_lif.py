@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -143,3 +146,30 @@ def test_compiled_scan_equals_the_torch_scan_bit_for_bit(output, dtype):
         expected[:, t] = {"spike": fired.to(dtype), "membrane": (r >= 0).to(dtype), "analog": r}[output]
     assert torch.equal(ours, expected)
     assert torch.equal(count, fired_total)
+
+
+def test_many_small_batches_do_not_grow_memory():
+    """Regression: with per-batch results kept in a list between the batches' 3 MB buffers,
+    glibc's heap grew by one buffer per batch in a one-thread run (11 GB on smnist-mini-t784)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import torch\n"
+        "from snnbench.models.lif import LIFNetwork, LIFSpec\n"
+        "def rss(): return int(next(l for l in open('/proc/self/status') if l.startswith('VmRSS')).split()[1])\n"
+        "net = LIFNetwork(LIFSpec(n_in=1, n_out=10, depth=3, p_rec=512, p_last=1024, features='membrane'))\n"
+        "net.init_hidden(torch.Generator().manual_seed(0))\n"
+        "x = torch.rand(150, 784, 1)\n"
+        "net.features(x[:2], batch_size=1)\n"
+        "before = rss()\n"
+        "net.features(x, batch_size=1)\n"
+        "net.run(x, batch_size=1)\n"
+        "print((rss() - before) // 1024)\n"
+    )
+    if not Path("/proc/self/status").exists():
+        pytest.skip("needs /proc to read the resident set size")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    grown_mb = int(out.stdout.split()[-1])
+    assert grown_mb < 150, f"resident memory grew by {grown_mb} MB over 150 batches of 3 MB"

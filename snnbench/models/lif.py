@@ -16,6 +16,7 @@ Three ways to run it:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Literal, NamedTuple
 
@@ -146,33 +147,45 @@ class LIFNetwork(UnrolledLIF):
             return feats[:, -1].permute(1, 0, 2).reshape(n, k * w)
         return feats.permute(2, 1, 0, 3).reshape(n, steps, k * w)
 
-    def _batches(self, x: torch.Tensor, batch_size: int | None) -> tuple[torch.Tensor, ...]:
-        """x split so that, by default, one batch's widest layer holds about BATCH_BYTES.
+    def _batches(self, x: torch.Tensor, batch_size: int | None) -> Iterator[tuple[slice, torch.Tensor]]:
+        """(rows, x[rows]) batches so that, by default, one batch's widest layer holds about
+        BATCH_BYTES.
 
         The layers stream their currents through memory twice (product, then scan), so a
         batch that stays in cache is worth more than a large product: on smnist-t784's shape
         4 MB batches are 4x faster than 256 samples (benchmarks/lif_forward.py).  Results do
-        not depend on the batch size (tested).
+        not depend on the batch size (tested).  Callers write each batch into a preallocated
+        output: small per-batch results kept between the large per-batch buffers fragment
+        the heap (a single-threaded run on smnist-mini-t784 grew by one batch's currents,
+        3 MB, per batch, to 11 GB).
         """
         if batch_size is None:
             per_sample = x.shape[1] * max(self.spec.p_rec, self.spec.p_last) * self.hidden[0].element_size()
             batch_size = max(1, BATCH_BYTES // per_sample)
-        return x.split(batch_size)
+        for start in range(0, x.shape[0], batch_size):
+            rows = slice(start, min(start + batch_size, x.shape[0]))
+            yield rows, x[rows]
 
     @torch.no_grad()
     def features(self, x: torch.Tensor, batch_size: int | None = None) -> torch.Tensor:
         """Read-out features: (n, p_last) at t = T, or (n, T, p_last) with every_step."""
-        return torch.cat([self._flatten(self._layers(xb, None)) for xb in self._batches(x, batch_size)])
+        n, steps = x.shape[:2]
+        shape = (n, steps, self.spec.p_last) if self.spec.every_step else (n, self.spec.p_last)
+        out = torch.empty(shape, dtype=self.hidden[0].dtype)
+        for rows, xb in self._batches(x, batch_size):
+            out[rows] = self._flatten(self._layers(xb, None))
+        return out
 
     @torch.no_grad()
     def run(self, x: torch.Tensor, batch_size: int | None = None) -> RunOutput:
         """Logits and per-sample spike counts, fast and without grad."""
-        logits, spikes = [], []
-        for xb in self._batches(x, batch_size):
-            count = torch.zeros(xb.shape[0], dtype=torch.int64)
-            logits.append(self.readout(self._flatten(self._layers(xb, count))))
-            spikes.append(count)
-        return RunOutput(torch.cat(logits), torch.cat(spikes))
+        n, steps = x.shape[:2]
+        shape = (n, steps, self.spec.n_out) if self.spec.every_step else (n, self.spec.n_out)
+        logits = torch.empty(shape, dtype=self.readout.weight.dtype)
+        spikes = torch.zeros(n, dtype=torch.int64)
+        for rows, xb in self._batches(x, batch_size):
+            logits[rows] = self.readout(self._flatten(self._layers(xb, spikes[rows])))
+        return RunOutput(logits, spikes)
 
     # ------------------------------------------------------------------ differentiable path
     def _unroll(self, x: torch.Tensor, record: list[torch.Tensor] | None) -> torch.Tensor:
