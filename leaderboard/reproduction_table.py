@@ -64,12 +64,15 @@ def replace_table(path: Path, table: str) -> None:
 
 
 def markdown_table(results: Path, methods: list[str], splits: list[str] | None) -> str:
-    """One row per (task, split, metric), one column per method, then the published number."""
+    """One row per (task, split, metric), one column per method, then the published number.
+
+    "no file": no committed result file (not run, or run and not committed; the page says why).
+    """
     frame = rows(results)
     if splits:
         frame = frame[frame.split.isin(splits)]
     table = frame.pivot_table(index=["task", "split", "metric"], columns="method", values="cell", aggfunc="first")
-    table = table.reindex(columns=methods).astype(object).fillna("not run")
+    table = table.reindex(columns=methods).astype(object).fillna("no file")
     table["published"] = [f"{p:.1f}" if (p := published(t, s)) is not None else "-" for t, s, _ in table.index]
     return table.reset_index().to_markdown(index=False)
 
