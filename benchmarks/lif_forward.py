@@ -5,7 +5,7 @@ all (step, sample) rows of a cache-sized batch and then an in-place elementwise 
 (numba, `snnbench/models/scan.py`); the libraries step through time.  Prints times, ratios, whether the spikes agree, and our achieved GFLOP/s next
 to the machine's measured matrix-multiply GFLOP/s.
 
-    python benchmarks/lif_forward.py [--shape rows|pixels|all] [--repeats 3]
+    python benchmarks/lif_forward.py [--shape rows|pixels|all] [--repeats 7]
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def bench(n: int, steps: int, inputs: int, p_rec: int, p_last: int, repeats: int
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--shape", choices=[*SHAPES, "all"], default="all")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     for name, shape in SHAPES.items():
