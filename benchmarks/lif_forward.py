@@ -2,8 +2,9 @@
 
 Same weights, same inputs, one process.  Our simulator does one matrix product per layer over
 all (step, sample) rows of a cache-sized batch and then an in-place elementwise scan over time
-(numba, `snnbench/models/scan.py`); the libraries step through time.  Prints times, ratios, whether the spikes agree, and our achieved GFLOP/s next
-to the machine's measured matrix-multiply GFLOP/s.
+(numba, `snnbench/models/scan.py`); the libraries step through time.  Prints times, ratios,
+whether the spikes agree, and our achieved GFLOP/s next to the machine's measured peak
+matrix-multiply GFLOP/s.
 
     python benchmarks/lif_forward.py [--shape rows|pixels|all] [--repeats 7]
 """

@@ -18,15 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
 import torch
 from torch import nn
 
-from snnbench.models.scan import lif_scan_
+from snnbench.models.scan import Features, lif_scan_
 from snnbench.models.surrogate import atan_spike
 
-Features = Literal["spike", "membrane", "analog"]
 BATCH_BYTES = 4 << 20  # default batch of the fast path: the widest layer's currents, in bytes
 
 

@@ -27,6 +27,7 @@ from llvmlite import ir
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
+Features = Literal["spike", "membrane", "analog"]  # what the last layer outputs
 SAMPLES_PER_BLOCK = 64  # one parallel job: a block of samples of one branch, every step
 OUTPUT = {"spike": 0, "membrane": 1, "analog": 2}
 
@@ -81,7 +82,7 @@ def lif_scan_(
     currents: torch.Tensor,
     beta: float,
     theta: float,
-    output: Literal["spike", "membrane", "analog"],
+    output: Features,
     count: torch.Tensor | None,
 ) -> None:
     """In place: input currents (K, T, n, w) become the layer's outputs at every step.
