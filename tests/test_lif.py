@@ -62,17 +62,18 @@ def test_fast_differentiable_and_step_paths_agree(features, every_step):
     assert torch.equal(fast.spikes, sum(s.sum(dim=(0, 2)) for s in net.spike_trains(x)).long())
 
 
+@pytest.mark.parametrize("engine", ["gemm", "events"])
 @pytest.mark.parametrize("features", ["spike", "membrane", "analog"])
-def test_fast_path_ignores_batch_size_and_threads(features):
-    """The default memory-sized batches and the scan's thread count never change a bit."""
+def test_fast_path_ignores_batch_size_and_threads(features, engine):
+    """The default memory-sized batches and the kernels' thread count never change a bit."""
     net = make_net(features, every_step=True)
     x = torch.rand(301, 40, 3, generator=torch.Generator().manual_seed(2))
-    reference = net.run(x, batch_size=301)
+    reference = net.run(x, batch_size=301, engine=engine)
     threads = torch.get_num_threads()
     try:
         for batch_size, n_threads in [(None, threads), (1, threads), (37, 1), (None, 1)]:
             torch.set_num_threads(n_threads)
-            out = net.run(x, batch_size=batch_size)
+            out = net.run(x, batch_size=batch_size, engine=engine)
             assert torch.equal(out.logits, reference.logits), (batch_size, n_threads)
             assert torch.equal(out.spikes, reference.spikes), (batch_size, n_threads)
     finally:
@@ -173,3 +174,59 @@ def test_many_small_batches_do_not_grow_memory():
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
     grown_mb = int(out.stdout.split()[-1])
     assert grown_mb < 150, f"resident memory grew by {grown_mb} MB over 150 batches of 3 MB"
+
+
+def float64_products(net: LIFNetwork, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The events engine's arithmetic spelled out: the first layer as in the gemm path; every
+    spike-fed layer's currents as float64 products rounded once to the network's dtype."""
+    from snnbench.models.scan import lif_scan_
+
+    n, steps, _ = x.shape
+    count = torch.zeros(n, dtype=torch.int64)
+    h = x.transpose(0, 1).reshape(1, steps * n, -1)
+    for i, w in enumerate(net.hidden):
+        w = w.detach()
+        rows = h.reshape(-1, steps * n, h.shape[-1])
+        currents = torch.matmul(rows, w.transpose(1, 2)) if i == 0 else torch.matmul(rows.double(), w.double().transpose(1, 2)).to(w.dtype)
+        h = currents.view(w.shape[0], steps, n, -1)
+        lif_scan_(h, net.spec.beta, net.spec.theta, net.spec.features if i == len(net.hidden) - 1 else "spike", count)
+    k, _, _, width = h.shape
+    return h.permute(2, 1, 0, 3).reshape(n, steps, k * width), count
+
+
+@pytest.mark.parametrize("features", ["spike", "membrane", "analog"])
+@pytest.mark.parametrize("every_step", [False, True])
+@pytest.mark.parametrize("depth", [3, 4])
+def test_event_engine_equals_float64_products_bit_for_bit(features, every_step, depth):
+    """Each current is an exact float64 sum of float32 weights, rounded once: whatever the
+    order in which inputs switch on and off, it equals the float64 product of the spikes.
+    Odd widths exercise the kernels' remainders; analog outputs show every rounding."""
+    spec = LIFSpec(n_in=3, n_out=4, depth=depth, p_rec=34, p_last=22, features=features, every_step=every_step)
+    net = LIFNetwork(spec)
+    net.init_hidden(torch.Generator().manual_seed(4))
+    x = torch.rand(97, 30, 3, generator=torch.Generator().manual_seed(5))
+    expected, count = float64_products(net, x)
+    assert expected.abs().sum() > 0 and 0 < count.float().mean() < 30 * spec.num_neurons  # not silent, not saturated
+    ours = net.features(x, engine="events")
+    assert torch.equal(ours, expected if every_step else expected[:, -1])
+    assert torch.equal(net.run(x, engine="events").spikes, count)
+
+
+def test_event_engine_spikes_match_the_libraries_up_to_rounding():
+    """The gemm path is bit for bit the libraries' float32 products; the events engine's
+    currents are the correctly rounded ones, so a spike differs only where the membrane
+    lands within float32 rounding of theta: none, or a handful, of 1.2 million here."""
+    net = LIFNetwork(LIFSpec(n_in=28, n_out=10, depth=3, p_rec=128, p_last=256, every_step=True))
+    net.init_hidden(torch.Generator().manual_seed(0))
+    x = torch.rand(200, 28, 28, generator=torch.Generator().manual_seed(1))
+    a, b = net.features(x), net.features(x, engine="events")
+    assert a.numel() > 1_000_000 and 0.1 < a.mean() < 0.9
+    assert (a != b).sum() <= 10
+
+
+def test_event_engine_in_float64_and_bad_engines():
+    net = make_net("analog", every_step=True, dtype=torch.float64)
+    x = torch.rand(50, 20, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(6))
+    assert torch.allclose(net.features(x, engine="events"), net.features(x), atol=1e-9)
+    with pytest.raises(ValueError, match="engine"):
+        net.features(x, engine="cuda")  # type: ignore[arg-type]

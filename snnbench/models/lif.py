@@ -9,7 +9,8 @@ Three ways to run it:
 * `features` / `run`: fast, no grad.  The LIF has no recurrent weights, so each layer is one
   matrix product over all (step, sample) rows followed by an elementwise scan over time,
   done in place by a numba kernel (`scan.py`); this is what makes feature extraction on
-  thousands of sequences cheap.
+  thousands of sequences cheap.  `engine="events"` instead drives the spike-fed layers by
+  the changes of their input spikes (faster where products dominate; float64 currents).
 * `forward`: differentiable with the ATan surrogate (for surrogate-gradient training).
 * `init_state` / `step`: one time step at a time, for autoregressive evaluation.
 """
@@ -18,15 +19,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import torch
 from torch import nn
 
-from snnbench.models.scan import Features, lif_scan_
+from snnbench.models.scan import Features, lif_events, lif_scan_
 from snnbench.models.surrogate import atan_spike
 
 BATCH_BYTES = 4 << 20  # default batch of the fast path: the widest layer's currents, in bytes
+Engine = Literal["gemm", "events"]  # how the fast path computes the currents of spike-driven layers
 
 
 @dataclass(frozen=True)
@@ -127,17 +129,38 @@ class LIFNetwork(UnrolledLIF):
         return sum(p.numel() for p in self.parameters())
 
     # ------------------------------------------------------------------ fast path
+    def _fast_weights(self, engine: Engine) -> list[tuple[torch.Tensor, bool]]:
+        """Per layer, weights (K, fan_in, width) and whether the layer runs on events.
+
+        `gemm`: every layer is one float32 matrix product over all (step, sample) rows, then
+        the in-place scan; bit for bit what torch, snntorch and spikingjelly compute.
+        `events`: layers fed by spikes only add the weight rows of inputs whose spike changed
+        since the previous step (scan.lif_events, float64 accumulation); the first layer,
+        fed by real-valued inputs, stays a product.  Built once per call, not per batch.
+        """
+        if engine not in ("gemm", "events"):
+            raise ValueError(f"engine must be gemm or events, not {engine!r}")
+        events = [engine == "events" and i > 0 for i in range(len(self.hidden))]
+        return [(w.detach().transpose(1, 2).contiguous() if e else w.detach().transpose(1, 2), e)
+                for w, e in zip(self.hidden, events)]
+
     @torch.no_grad()
-    def _layers(self, x: torch.Tensor, count: torch.Tensor | None) -> torch.Tensor:
-        """Last-layer features (K, T, n, w) of x (n, T, n_in)."""
+    def _layers(self, x: torch.Tensor, count: torch.Tensor | None, weights: list[tuple[torch.Tensor, bool]]) -> torch.Tensor:
+        """Last-layer features (K, T, n, w) of x (n, T, n_in); (K, 1, n, w) when only the last
+        step is read out and the last layer runs on events."""
         n, steps, _ = x.shape
         h = x.transpose(0, 1).reshape(1, steps * n, -1).to(self.hidden[0].dtype)
-        for i, w in enumerate(self.hidden):
-            currents = torch.matmul(h, w.transpose(1, 2))  # (K, T*n, width): one product per layer
-            output = self.spec.features if i == len(self.hidden) - 1 else "spike"
-            lif_scan_(currents.view(w.shape[0], steps, n, -1), self.spec.beta, self.spec.theta, output, count)
-            h = currents
-        return h.view(h.shape[0], steps, n, -1)
+        for i, (w, events) in enumerate(weights):
+            last = i == len(weights) - 1
+            output = self.spec.features if last else "spike"
+            if events:
+                h = lif_events(h.view(w.shape[0], steps, n, -1), w, self.spec.beta, self.spec.theta, output,
+                               count, last_only=last and not self.spec.every_step)
+            else:
+                rows = h.reshape(-1, steps * n, h.shape[-1])  # all (step, sample) rows: one product per layer
+                h = torch.matmul(rows, w).view(w.shape[0], steps, n, -1)
+                lif_scan_(h, self.spec.beta, self.spec.theta, output, count)
+        return h
 
     def _flatten(self, feats: torch.Tensor) -> torch.Tensor:
         """(K, T, n, w) -> (n, T, K*w) or, last step only, (n, K*w); branches concatenated."""
@@ -166,24 +189,26 @@ class LIFNetwork(UnrolledLIF):
             yield rows, x[rows]
 
     @torch.no_grad()
-    def features(self, x: torch.Tensor, batch_size: int | None = None) -> torch.Tensor:
+    def features(self, x: torch.Tensor, batch_size: int | None = None, engine: Engine = "gemm") -> torch.Tensor:
         """Read-out features: (n, p_last) at t = T, or (n, T, p_last) with every_step."""
         n, steps = x.shape[:2]
         shape = (n, steps, self.spec.p_last) if self.spec.every_step else (n, self.spec.p_last)
         out = torch.empty(shape, dtype=self.hidden[0].dtype)
+        weights = self._fast_weights(engine)
         for rows, xb in self._batches(x, batch_size):
-            out[rows] = self._flatten(self._layers(xb, None))
+            out[rows] = self._flatten(self._layers(xb, None, weights))
         return out
 
     @torch.no_grad()
-    def run(self, x: torch.Tensor, batch_size: int | None = None) -> RunOutput:
+    def run(self, x: torch.Tensor, batch_size: int | None = None, engine: Engine = "gemm") -> RunOutput:
         """Logits and per-sample spike counts, fast and without grad."""
         n, steps = x.shape[:2]
         shape = (n, steps, self.spec.n_out) if self.spec.every_step else (n, self.spec.n_out)
         logits = torch.empty(shape, dtype=self.readout.weight.dtype)
         spikes = torch.zeros(n, dtype=torch.int64)
+        weights = self._fast_weights(engine)
         for rows, xb in self._batches(x, batch_size):
-            logits[rows] = self.readout(self._flatten(self._layers(xb, spikes[rows])))
+            logits[rows] = self.readout(self._flatten(self._layers(xb, spikes[rows], weights)))
         return RunOutput(logits, spikes)
 
     # ------------------------------------------------------------------ differentiable path

@@ -1,19 +1,26 @@
-"""The LIF scan over time, compiled with numba: the fast no-grad path's elementwise half.
+"""The LIF layer's compiled kernels (numba): the fast no-grad path's two engines.
 
-A layer of the canonical LIF network (methods.md section 1) is one matrix product over all
-(step, sample) rows, then this scan.  Written as torch operations the scan costs about six
-passes over each step's state and one Python-level dispatch per operation and step, which
-dominates long sequences (784 steps on smnist-t784).  Here each step is a single fused pass
-over the state, vectorised and run in parallel over blocks of samples: about 4x faster than
-the torch loop it replaced.
+`gemm` (default): a layer of the canonical LIF network (methods.md section 1) is one matrix
+product over all (step, sample) rows, then `lif_scan_`.  Written as torch operations the scan
+costs about six passes over each step's state and one Python-level dispatch per operation and
+step, which dominates long sequences (784 steps on smnist-t784).  Here each step is a single
+fused pass over the state, vectorised and run in parallel over blocks of samples: about 4x
+faster than the torch loop it replaced.  The kernel reproduces that loop bit for bit, so
+every committed result file still re-verifies exactly: torch computes the loop's
+`u.add_(r, alpha=beta)` as one fused multiply-add, so the kernel calls LLVM's `fma` intrinsic
+rather than writing `beta * r + u`, which rounds twice (tests/test_lif.py compares the analog
+outputs, where every rounding shows).  The libraries and our step and differentiable paths
+round `beta * r` separately; that moves the membrane by a rounding error and a spike only
+where u lands within one of theta, which no test or benchmark comparison has hit.
 
-The kernel reproduces the torch loop it replaced bit for bit, so every committed result file
-still re-verifies exactly: torch computes that loop's `u.add_(r, alpha=beta)` as one fused
-multiply-add, so the kernel calls LLVM's `fma` intrinsic rather than writing `beta * r + u`,
-which rounds twice (tests/test_lif.py compares the analog outputs, where every rounding shows).
-The libraries and our step and differentiable paths round `beta * r` separately; that moves
-the membrane by a rounding error and a spike only where u lands within one of theta, which no
-test or benchmark comparison has hit (spikes are compared bit for bit there).
+`events` (opt-in): a layer fed by spikes needs, per sample and step, only the weight rows of
+the inputs whose spike changed since the previous step, added to a running current.  On
+recon's MNIST-sized network about 4 % of the inputs change per step, so this does a small
+fraction of the product's arithmetic, which matters where the products dominate (wide layers,
+short sequences; benchmarks/lif_forward.py).  The running currents are float64 sums of
+float32 weights, exact in practice (`_add_rows`), rounded once per step: the float64 product
+rounded to float32 bit for bit (tested), which differs from the float32 product in the last
+bit of most currents and so, rarely, in a spike.  Committed results use `gemm`.
 """
 
 from __future__ import annotations
@@ -29,7 +36,13 @@ from numba.extending import intrinsic
 
 Features = Literal["spike", "membrane", "analog"]  # what the last layer outputs
 SAMPLES_PER_BLOCK = 64  # one parallel job: a block of samples of one branch, every step
+EVENT_SAMPLES_PER_BLOCK = 8  # the same for the events kernel, whose work per sample varies more
 OUTPUT = {"spike": 0, "membrane": 1, "analog": 2}
+
+
+def _set_threads() -> None:
+    """Run the kernels on as many threads as torch may use (`OMP_NUM_THREADS=1`: one core)."""
+    numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
 
 
 @intrinsic
@@ -47,13 +60,32 @@ def _fma(typingctx, a, b, c):
     return sig, codegen
 
 
+@njit(cache=True, boundscheck=False, inline="always")
+def _lif_update(current, r, fired, beta, theta, output, dst):  # pragma: no cover (compiled)
+    """One step of a row of neurons: r becomes the post-reset membrane, dst the output.
+
+    `current` may alias `dst` (the in-place scan); `fired` counts each neuron's spikes.
+    """
+    one, zero = dst.dtype.type(1), dst.dtype.type(0)
+    for e in range(r.size):
+        u = _fma(beta, r[e], dst.dtype.type(current[e]))
+        spike = u >= theta
+        r[e] = u - theta if spike else u
+        fired[e] += spike
+        if output == 0:
+            dst[e] = one if spike else zero
+        elif output == 1:
+            dst[e] = one if r[e] >= zero else zero
+        else:
+            dst[e] = r[e]
+
+
 @njit(parallel=True, cache=True, boundscheck=False)
 def _scan_kernel(currents, width, beta, theta, output, counts):  # pragma: no cover (compiled)
     """In place over currents (K, T, n * width); counts (K, n) gets every sample's spikes."""
     branches, steps, size = currents.shape
     n = size // width
     blocks = (n + SAMPLES_PER_BLOCK - 1) // SAMPLES_PER_BLOCK
-    one, zero = currents.dtype.type(1), currents.dtype.type(0)
     for job in prange(branches * blocks):
         k = job // blocks
         first = (job % blocks) * SAMPLES_PER_BLOCK
@@ -63,17 +95,7 @@ def _scan_kernel(currents, width, beta, theta, output, counts):  # pragma: no co
         fired = np.zeros(m, dtype=np.int32)
         for t in range(steps):
             row = currents[k, t, start : start + m]
-            for e in range(m):
-                u = _fma(beta, r[e], row[e])
-                spike = u >= theta
-                r[e] = u - theta if spike else u
-                fired[e] += spike
-                if output == 0:
-                    row[e] = one if spike else zero
-                elif output == 1:
-                    row[e] = one if r[e] >= zero else zero
-                else:
-                    row[e] = r[e]
+            _lif_update(row, r, fired, beta, theta, output, row)
         for i in range(last - first):
             counts[k, first + i] += fired[i * width : (i + 1) * width].sum()
 
@@ -97,7 +119,114 @@ def lif_scan_(
     flat = currents.numpy().reshape(branches, steps, n * width)  # a view: written in place
     dtype = flat.dtype.type
     counts = np.zeros((branches, n), dtype=np.int64)
-    numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
+    _set_threads()
     _scan_kernel(flat, width, dtype(beta), dtype(theta), OUTPUT[output], counts)
     if count is not None:
         count += torch.from_numpy(counts.sum(axis=0))
+
+
+@njit(cache=True, boundscheck=False, inline="always")
+def _add_rows(acc, weights, rows, start, stop, sign):  # pragma: no cover (compiled)
+    """acc += sign * (sum of weights[rows[start:stop]]) in float64, four rows per pass over acc.
+
+    Each weight is a float32 and each current a sum of at most fan_in of them, so the float64
+    sums are exact whenever the weights span fewer than 2^(29 - log2 fan_in) in magnitude:
+    then the grouping does not change a bit.
+    """
+    q = start
+    while q + 4 <= stop:
+        w0, w1, w2, w3 = weights[rows[q]], weights[rows[q + 1]], weights[rows[q + 2]], weights[rows[q + 3]]
+        for e in range(acc.size):
+            acc[e] += sign * ((np.float64(w0[e]) + np.float64(w1[e])) + (np.float64(w2[e]) + np.float64(w3[e])))
+        q += 4
+    for last in range(q, stop):
+        w0 = weights[rows[last]]
+        for e in range(acc.size):
+            acc[e] += sign * np.float64(w0[e])
+
+
+@njit(cache=True, boundscheck=False)
+def _event_sample(bits, weights, k, i, beta, theta, output, out, acc, r, fired, rows, falling, silence):  # pragma: no cover
+    """One sample of `_event_kernel`; returns its spikes.  bits: the spikes' float32 bit patterns."""
+    steps, fan_in = bits.shape[1], bits.shape[3]
+    acc[:] = 0.0
+    r[:] = 0
+    fired[:] = 0
+    for t in range(steps):
+        now = bits[k, t, i]
+        before = bits[k, t - 1, i] if t > 0 else silence
+        moved = 0  # branch-free: write every j, keep those that changed
+        for j in range(fan_in):
+            rows[moved] = j
+            moved += now[j] != before[j]
+        rises, falls = 0, fan_in  # rising inputs to the front of rows, falling ones to the back
+        for q in range(moved):
+            j = rows[q]
+            if now[j]:
+                rows[rises] = j
+                rises += 1
+            else:
+                falls -= 1
+                falling[falls] = j
+        for q in range(falls, fan_in):
+            rows[q] = falling[q]
+        _add_rows(acc, weights[k], rows, 0, rises, 1.0)
+        _add_rows(acc, weights[k], rows, falls, fan_in, -1.0)
+        _lif_update(acc, r, fired, beta, theta, output, out[k, 0 if out.shape[1] == 1 else t, i])
+    return fired.sum()
+
+
+@njit(parallel=True, cache=True, boundscheck=False)
+def _event_kernel(bits, weights, beta, theta, output, out, counts):  # pragma: no cover (compiled)
+    """Spikes (K, T, n, f), as their bit patterns, through weights (K, f, w) to outputs
+    (K, T_out, n, w).
+
+    Per sample, the currents live in a float64 accumulator that each step changes by the
+    weight rows of the inputs whose spike changed since the previous step.  With
+    T_out = 1 every step writes the same row, so only the last step's outputs remain.
+    """
+    branches, n, fan_in, width = bits.shape[0], bits.shape[2], bits.shape[3], weights.shape[2]
+    blocks = (n + EVENT_SAMPLES_PER_BLOCK - 1) // EVENT_SAMPLES_PER_BLOCK
+    for job in prange(branches * blocks):  # branch-minor, so each thread's share mixes branches
+        k = job % branches
+        first = (job // branches) * EVENT_SAMPLES_PER_BLOCK
+        acc = np.empty(width, dtype=np.float64)
+        r = np.empty(width, dtype=out.dtype)
+        fired = np.empty(width, dtype=np.int32)
+        rows, falling = np.empty(fan_in + 1, dtype=np.int64), np.empty(fan_in, dtype=np.int64)
+        silence = np.zeros(fan_in, dtype=bits.dtype)  # before t = 0
+        for i in range(first, min(n, first + EVENT_SAMPLES_PER_BLOCK)):
+            counts[k, i] += _event_sample(bits, weights, k, i, beta, theta, output, out, acc, r, fired, rows, falling, silence)
+
+
+def lif_events(
+    spikes: torch.Tensor,
+    weights: torch.Tensor,
+    beta: float,
+    theta: float,
+    output: Features,
+    count: torch.Tensor | None,
+    last_only: bool,
+) -> torch.Tensor:
+    """A layer driven by spikes (K, T, n, f) of 0.0 / 1.0 through weights (K, f, w), event by event.
+
+    Returns the layer's outputs (K, T, n, w), or (K, 1, n, w) at the last step only.  The
+    currents are accumulated in float64 and rounded once per step, so they are the float64
+    products rounded to float32 (tested), not the float32 matrix product's: the spikes
+    agree with the `gemm` path except where u lands within float32 rounding of theta.
+    Costs in proportion to the changes of the input spikes, not to fan_in.
+    """
+    branches, steps, n, fan_in = spikes.shape
+    if spikes.dtype != weights.dtype or weights.shape[:2] != (branches, fan_in):
+        raise ValueError(f"spikes {tuple(spikes.shape)} do not feed weights {tuple(weights.shape)}")
+    out = torch.empty(branches, 1 if last_only else steps, n, weights.shape[2], dtype=spikes.dtype)
+    counts = np.zeros((branches, n), dtype=np.int64)
+    dtype = spikes.numpy().dtype.type
+    _set_threads()
+    _event_kernel(
+        spikes.contiguous().numpy().view(f"u{spikes.element_size()}"), weights.contiguous().numpy(),
+        dtype(beta), dtype(theta), OUTPUT[output], out.numpy(), counts,
+    )
+    if count is not None:
+        count += torch.from_numpy(counts.sum(axis=0))
+    return out
