@@ -36,7 +36,7 @@ from numba.extending import intrinsic
 
 Features = Literal["spike", "membrane", "analog"]  # what the last layer outputs
 SAMPLES_PER_BLOCK = 64  # one parallel job: a block of samples of one branch, every step
-EVENT_SAMPLES_PER_BLOCK = 8  # the same for the events kernel, whose work per sample varies more
+EVENT_SAMPLES_PER_BLOCK = 8  # the same for the events kernel: smaller, as its work per sample varies
 OUTPUT = {"spike": 0, "membrane": 1, "analog": 2}
 
 
@@ -187,9 +187,10 @@ def _event_kernel(bits, weights, beta, theta, output, out, counts):  # pragma: n
     """
     branches, n, fan_in, width = bits.shape[0], bits.shape[2], bits.shape[3], weights.shape[2]
     blocks = (n + EVENT_SAMPLES_PER_BLOCK - 1) // EVENT_SAMPLES_PER_BLOCK
-    for job in prange(branches * blocks):  # branch-minor, so each thread's share mixes branches
-        k = job % branches
-        first = (job // branches) * EVENT_SAMPLES_PER_BLOCK
+    for job in prange(branches * blocks):  # branch-major: with one thread per branch, each core's
+        # L2 holds one branch's weights (their rows are read from L2, the kernel's bound)
+        k = job // blocks
+        first = (job % blocks) * EVENT_SAMPLES_PER_BLOCK
         acc = np.empty(width, dtype=np.float64)
         r = np.empty(width, dtype=out.dtype)
         fired = np.empty(width, dtype=np.int32)
