@@ -126,27 +126,36 @@ def lif_scan_(
 
 
 @njit(cache=True, boundscheck=False, inline="always")
-def _add_rows(acc, weights, rows, start, stop, sign):  # pragma: no cover (compiled)
-    """acc += sign * (sum of weights[rows[start:stop]]) in float64, four rows per pass over acc.
+def _add_rows(acc, weights, rows, count, subtract):  # pragma: no cover (compiled)
+    """acc +/-= the sum of weights[rows[:count]] in float64, four rows per pass over acc.
 
     Each weight is a float32 and each current a sum of at most fan_in of them, so the float64
     sums are exact whenever the weights span fewer than 2^(29 - log2 fan_in) in magnitude:
-    then the grouping does not change a bit.
+    then the grouping does not change a bit.  Separate loops for adding and subtracting, as
+    the kernel is bound by these floating-point operations, not by memory.
     """
-    q = start
-    while q + 4 <= stop:
+    q = 0
+    while q + 4 <= count:
         w0, w1, w2, w3 = weights[rows[q]], weights[rows[q + 1]], weights[rows[q + 2]], weights[rows[q + 3]]
-        for e in range(acc.size):
-            acc[e] += sign * ((np.float64(w0[e]) + np.float64(w1[e])) + (np.float64(w2[e]) + np.float64(w3[e])))
+        if subtract:
+            for e in range(acc.size):
+                acc[e] -= (np.float64(w0[e]) + np.float64(w1[e])) + (np.float64(w2[e]) + np.float64(w3[e]))
+        else:
+            for e in range(acc.size):
+                acc[e] += (np.float64(w0[e]) + np.float64(w1[e])) + (np.float64(w2[e]) + np.float64(w3[e]))
         q += 4
-    for last in range(q, stop):
+    for last in range(q, count):
         w0 = weights[rows[last]]
-        for e in range(acc.size):
-            acc[e] += sign * np.float64(w0[e])
+        if subtract:
+            for e in range(acc.size):
+                acc[e] -= np.float64(w0[e])
+        else:
+            for e in range(acc.size):
+                acc[e] += np.float64(w0[e])
 
 
 @njit(cache=True, boundscheck=False)
-def _event_sample(bits, weights, k, i, beta, theta, output, out, acc, r, fired, rows, falling, silence):  # pragma: no cover
+def _event_sample(bits, weights, k, i, beta, theta, output, out, acc, r, fired, changed, rising, falling, silence):  # pragma: no cover
     """One sample of `_event_kernel`; returns its spikes.  bits: the spikes' float32 bit patterns."""
     steps, fan_in = bits.shape[1], bits.shape[3]
     acc[:] = 0.0
@@ -155,23 +164,20 @@ def _event_sample(bits, weights, k, i, beta, theta, output, out, acc, r, fired, 
     for t in range(steps):
         now = bits[k, t, i]
         before = bits[k, t - 1, i] if t > 0 else silence
-        moved = 0  # branch-free: write every j, keep those that changed
-        for j in range(fan_in):
-            rows[moved] = j
+        moved = 0  # branch-free (a mispredicted branch costs more than a store): write every
+        for j in range(fan_in):  # j, keep those that changed
+            changed[moved] = j
             moved += now[j] != before[j]
-        rises, falls = 0, fan_in  # rising inputs to the front of rows, falling ones to the back
+        rises, falls = 0, 0
         for q in range(moved):
-            j = rows[q]
-            if now[j]:
-                rows[rises] = j
-                rises += 1
-            else:
-                falls -= 1
-                falling[falls] = j
-        for q in range(falls, fan_in):
-            rows[q] = falling[q]
-        _add_rows(acc, weights[k], rows, 0, rises, 1.0)
-        _add_rows(acc, weights[k], rows, falls, fan_in, -1.0)
+            j = changed[q]
+            up = now[j] != 0
+            rising[rises] = j
+            falling[falls] = j
+            rises += up
+            falls += not up
+        _add_rows(acc, weights[k], rising, rises, False)
+        _add_rows(acc, weights[k], falling, falls, True)
         _lif_update(acc, r, fired, beta, theta, output, out[k, 0 if out.shape[1] == 1 else t, i])
     return fired.sum()
 
@@ -194,10 +200,11 @@ def _event_kernel(bits, weights, beta, theta, output, out, counts):  # pragma: n
         acc = np.empty(width, dtype=np.float64)
         r = np.empty(width, dtype=out.dtype)
         fired = np.empty(width, dtype=np.int32)
-        rows, falling = np.empty(fan_in + 1, dtype=np.int64), np.empty(fan_in, dtype=np.int64)
+        changed = np.empty(fan_in + 1, dtype=np.int64)  # inputs whose spike changed, then split:
+        rising, falling = np.empty(fan_in + 1, dtype=np.int64), np.empty(fan_in + 1, dtype=np.int64)
         silence = np.zeros(fan_in, dtype=bits.dtype)  # before t = 0
         for i in range(first, min(n, first + EVENT_SAMPLES_PER_BLOCK)):
-            counts[k, i] += _event_sample(bits, weights, k, i, beta, theta, output, out, acc, r, fired, rows, falling, silence)
+            counts[k, i] += _event_sample(bits, weights, k, i, beta, theta, output, out, acc, r, fired, changed, rising, falling, silence)
 
 
 def lif_events(
