@@ -153,13 +153,14 @@ class LIFNetwork(UnrolledLIF):
         for i, (w, events) in enumerate(weights):
             last = i == len(weights) - 1
             output = self.spec.features if last else "spike"
-            if events:
+            if events:  # after a gemm layer, h holds its currents: its scan is fused in here
                 h = lif_events(h.view(w.shape[0], steps, n, -1), w, self.spec.beta, self.spec.theta, output,
-                               count, last_only=last and not self.spec.every_step)
+                               count, last_only=last and not self.spec.every_step, integrate=not weights[i - 1][1])
             else:
                 rows = h.reshape(-1, steps * n, h.shape[-1])  # all (step, sample) rows: one product per layer
                 h = torch.matmul(rows, w).view(w.shape[0], steps, n, -1)
-                lif_scan_(h, self.spec.beta, self.spec.theta, output, count)
+                if last or not weights[i + 1][1]:
+                    lif_scan_(h, self.spec.beta, self.spec.theta, output, count)
         return h
 
     def _flatten(self, feats: torch.Tensor) -> torch.Tensor:

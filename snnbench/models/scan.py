@@ -66,9 +66,9 @@ def _lif_update(current, r, fired, beta, theta, output, dst):  # pragma: no cove
 
     `current` may alias `dst` (the in-place scan); `fired` counts each neuron's spikes.
     """
-    one, zero = dst.dtype.type(1), dst.dtype.type(0)
+    one, zero = dst.dtype.type(1), dst.dtype.type(0)  # dst may be uint8 spikes
     for e in range(r.size):
-        u = _fma(beta, r[e], dst.dtype.type(current[e]))
+        u = _fma(beta, r[e], r.dtype.type(current[e]))
         spike = u >= theta
         r[e] = u - theta if spike else u
         fired[e] += spike
@@ -155,15 +155,23 @@ def _add_rows(acc, weights, rows, count, subtract):  # pragma: no cover (compile
 
 
 @njit(cache=True, boundscheck=False)
-def _event_sample(bits, weights, k, i, beta, theta, output, out, acc, r, fired, changed, rising, falling, silence):  # pragma: no cover
-    """One sample of `_event_kernel`; returns its spikes.  bits: the spikes' float32 bit patterns."""
-    steps, fan_in = bits.shape[1], bits.shape[3]
+def _event_sample(inputs, integrate, weights, k, i, beta, theta, output, out, acc, r, fired,
+                  r_in, fired_in, now, before, changed, rising, falling):  # pragma: no cover
+    """One sample of `_event_kernel`; returns its spikes (both layers' with `integrate`)."""
+    steps, fan_in = inputs.shape[1], inputs.shape[3]
     acc[:] = 0.0
     r[:] = 0
     fired[:] = 0
+    r_in[:] = 0
+    fired_in[:] = 0
+    before[:] = 0  # silence before t = 0
     for t in range(steps):
-        now = bits[k, t, i]
-        before = bits[k, t - 1, i] if t > 0 else silence
+        x = inputs[k, t, i]
+        if integrate:  # the input layer's own LIF step, exactly as its scan would do it
+            _lif_update(x, r_in, fired_in, beta, theta, 0, now)
+        else:
+            for j in range(fan_in):
+                now[j] = x[j] != 0
         moved = 0  # branch-free (a mispredicted branch costs more than a store): write every
         for j in range(fan_in):  # j, keep those that changed
             changed[moved] = j
@@ -179,60 +187,69 @@ def _event_sample(bits, weights, k, i, beta, theta, output, out, acc, r, fired, 
         _add_rows(acc, weights[k], rising, rises, False)
         _add_rows(acc, weights[k], falling, falls, True)
         _lif_update(acc, r, fired, beta, theta, output, out[k, 0 if out.shape[1] == 1 else t, i])
-    return fired.sum()
+        now, before = before, now
+    return fired.sum() + fired_in.sum()
 
 
 @njit(parallel=True, cache=True, boundscheck=False)
-def _event_kernel(bits, weights, beta, theta, output, out, counts):  # pragma: no cover (compiled)
-    """Spikes (K, T, n, f), as their bit patterns, through weights (K, f, w) to outputs
-    (K, T_out, n, w).
+def _event_kernel(inputs, integrate, weights, beta, theta, output, out, counts):  # pragma: no cover (compiled)
+    """Inputs (K, T, n, f) through weights (K, f, w) to outputs (K, T_out, n, w).
 
     Per sample, the currents live in a float64 accumulator that each step changes by the
     weight rows of the inputs whose spike changed since the previous step.  With
     T_out = 1 every step writes the same row, so only the last step's outputs remain.
     """
-    branches, n, fan_in, width = bits.shape[0], bits.shape[2], bits.shape[3], weights.shape[2]
+    branches, n, fan_in, width = inputs.shape[0], inputs.shape[2], inputs.shape[3], weights.shape[2]
     blocks = (n + EVENT_SAMPLES_PER_BLOCK - 1) // EVENT_SAMPLES_PER_BLOCK
     for job in prange(branches * blocks):  # branch-major: with one thread per branch, each core's
-        # L2 holds one branch's weights (their rows are read from L2, the kernel's bound)
+        # cache holds one branch's weights
         k = job // blocks
         first = (job % blocks) * EVENT_SAMPLES_PER_BLOCK
         acc = np.empty(width, dtype=np.float64)
         r = np.empty(width, dtype=out.dtype)
         fired = np.empty(width, dtype=np.int32)
+        r_in = np.empty(fan_in, dtype=inputs.dtype)
+        fired_in = np.empty(fan_in, dtype=np.int32)
+        now, before = np.empty(fan_in, dtype=np.uint8), np.empty(fan_in, dtype=np.uint8)
         changed = np.empty(fan_in + 1, dtype=np.int64)  # inputs whose spike changed, then split:
         rising, falling = np.empty(fan_in + 1, dtype=np.int64), np.empty(fan_in + 1, dtype=np.int64)
-        silence = np.zeros(fan_in, dtype=bits.dtype)  # before t = 0
         for i in range(first, min(n, first + EVENT_SAMPLES_PER_BLOCK)):
-            counts[k, i] += _event_sample(bits, weights, k, i, beta, theta, output, out, acc, r, fired, changed, rising, falling, silence)
+            counts[k, i] += _event_sample(inputs, integrate, weights, k, i, beta, theta, output, out, acc, r, fired,
+                                          r_in, fired_in, now, before, changed, rising, falling)
 
 
 def lif_events(
-    spikes: torch.Tensor,
+    inputs: torch.Tensor,
     weights: torch.Tensor,
     beta: float,
     theta: float,
     output: Features,
     count: torch.Tensor | None,
     last_only: bool,
+    integrate: bool,
 ) -> torch.Tensor:
-    """A layer driven by spikes (K, T, n, f) of 0.0 / 1.0 through weights (K, f, w), event by event.
+    """A layer driven event by event through weights (K, f, w) by the spikes of the layer
+    before it: `inputs` (K, T, n, f) are those spikes (0.0 / 1.0), or with `integrate` that
+    layer's input currents, whose scan then runs here, fused (its spikes are never stored).
 
-    Returns the layer's outputs (K, T, n, w), or (K, 1, n, w) at the last step only.  The
-    currents are accumulated in float64 and rounded once per step, so they are the float64
-    products rounded to float32 (tested), not the float32 matrix product's: the spikes
-    agree with the `gemm` path except where u lands within float32 rounding of theta.
-    Costs in proportion to the changes of the input spikes, not to fan_in.
+    Returns the layer's outputs (K, T, n, w), or (K, 1, n, w) at the last step only; `count`
+    gets the spikes of both layers with `integrate`.  The currents are accumulated in float64
+    and rounded once per step, so they are the float64 products rounded to float32 (tested),
+    not the float32 matrix product's: the spikes agree with the `gemm` path except where u
+    lands within float32 rounding of theta.  Costs in proportion to the changes of the input
+    spikes, not to fan_in.
     """
-    branches, steps, n, fan_in = spikes.shape
-    if spikes.dtype != weights.dtype or weights.shape[:2] != (branches, fan_in):
-        raise ValueError(f"spikes {tuple(spikes.shape)} do not feed weights {tuple(weights.shape)}")
-    out = torch.empty(branches, 1 if last_only else steps, n, weights.shape[2], dtype=spikes.dtype)
+    branches, steps, n, fan_in = inputs.shape
+    if inputs.dtype != weights.dtype or weights.shape[:2] != (branches, fan_in):
+        raise ValueError(f"inputs {tuple(inputs.shape)} do not feed weights {tuple(weights.shape)}")
+    if inputs.device.type != "cpu":
+        raise ValueError("lif_events needs CPU tensors")
+    out = torch.empty(branches, 1 if last_only else steps, n, weights.shape[2], dtype=inputs.dtype)
     counts = np.zeros((branches, n), dtype=np.int64)
-    dtype = spikes.numpy().dtype.type
+    dtype = out.numpy().dtype.type
     _set_threads()
     _event_kernel(
-        spikes.contiguous().numpy().view(f"u{spikes.element_size()}"), weights.contiguous().numpy(),
+        inputs.contiguous().numpy(), integrate, weights.contiguous().numpy(),
         dtype(beta), dtype(theta), OUTPUT[output], out.numpy(), counts,
     )
     if count is not None:
