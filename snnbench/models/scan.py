@@ -14,13 +14,15 @@ round `beta * r` separately; that moves the membrane by a rounding error and a s
 where u lands within one of theta, which no test or benchmark comparison has hit.
 
 `events` (opt-in): a layer fed by spikes needs, per sample and step, only the weight rows of
-the inputs whose spike changed since the previous step, added to a running current.  On
-recon's MNIST-sized network about 4 % of the inputs change per step, so this does a small
-fraction of the product's arithmetic, which matters where the products dominate (wide layers,
-short sequences; benchmarks/lif_forward.py).  The running currents are float64 sums of
-float32 weights, exact in practice (`_add_rows`), rounded once per step: the float64 product
-rounded to float32 bit for bit (tested), which differs from the float32 product in the last
-bit of most currents and so, rarely, in a spike.  Committed results use `gemm`.
+the inputs whose spike changed since the previous step, added to a running current
+(`lif_events`).  On recon's MNIST-sized network about 4 % of the inputs change per step, so
+this does a small fraction of the product's arithmetic, which matters where the products
+dominate (wide layers, short sequences; benchmarks/lif_forward.py).  When the layer before is
+a product, its scan runs inside the same kernel, so its spikes are never stored.  The running
+currents are float64 sums of float32 weights, exact in practice (`_add_rows`), rounded once
+per step: the float64 product rounded to float32 bit for bit (tested), which differs from the
+float32 product in the last bit of most currents and so, rarely, in a spike.  Committed
+results use `gemm`.
 """
 
 from __future__ import annotations
