@@ -149,19 +149,23 @@ class LIFNetwork(UnrolledLIF):
         """Last-layer features (K, T, n, w) of x (n, T, n_in); (K, 1, n, w) when only the last
         step is read out and the last layer runs on events."""
         n, steps, _ = x.shape
-        h = x.transpose(0, 1).reshape(1, steps * n, -1).to(self.hidden[0].dtype)
+        # The scans want all samples of a step together; the events kernels all steps of a
+        # sample, so with events (then on every layer but the first) rows go sample-major.
+        on_events = any(events for _, events in weights)
+        layout = (n, steps) if on_events else (steps, n)
+        h = (x if on_events else x.transpose(0, 1)).reshape(1, steps * n, -1).to(self.hidden[0].dtype)
         for i, (w, events) in enumerate(weights):
             last = i == len(weights) - 1
             output = self.spec.features if last else "spike"
-            if events:  # after a gemm layer, h holds its currents: its scan is fused in here
-                h = lif_events(h.view(w.shape[0], steps, n, -1), w, self.spec.beta, self.spec.theta, output,
-                               count, last_only=last and not self.spec.every_step, integrate=not weights[i - 1][1])
+            if events:  # after the product layer, h holds its currents: its scan is fused in here
+                h = lif_events(h.view(w.shape[0], *layout, -1), w, self.spec.beta, self.spec.theta, output,
+                               count, last_only=last and not self.spec.every_step, integrate=i == 1)
             else:
                 rows = h.reshape(-1, steps * n, h.shape[-1])  # all (step, sample) rows: one product per layer
-                h = torch.matmul(rows, w).view(w.shape[0], steps, n, -1)
-                if last or not weights[i + 1][1]:
+                h = torch.matmul(rows, w).view(w.shape[0], *layout, -1)
+                if not on_events:
                     lif_scan_(h, self.spec.beta, self.spec.theta, output, count)
-        return h
+        return h.transpose(1, 2) if on_events else h
 
     def _flatten(self, feats: torch.Tensor) -> torch.Tensor:
         """(K, T, n, w) -> (n, T, K*w) or, last step only, (n, K*w); branches concatenated."""

@@ -160,7 +160,7 @@ def _add_rows(acc, weights, rows, count, subtract):  # pragma: no cover (compile
 def _event_sample(inputs, integrate, weights, k, i, beta, theta, output, out, acc, r, fired,
                   r_in, fired_in, now, before, changed, rising, falling):  # pragma: no cover
     """One sample of `_event_kernel`; returns its spikes (both layers' with `integrate`)."""
-    steps, fan_in = inputs.shape[1], inputs.shape[3]
+    steps, fan_in = inputs.shape[2], inputs.shape[3]
     acc[:] = 0.0
     r[:] = 0
     fired[:] = 0
@@ -168,7 +168,7 @@ def _event_sample(inputs, integrate, weights, k, i, beta, theta, output, out, ac
     fired_in[:] = 0
     before[:] = 0  # silence before t = 0
     for t in range(steps):
-        x = inputs[k, t, i]
+        x = inputs[k, i, t]
         if integrate:  # the input layer's own LIF step, exactly as its scan would do it
             _lif_update(x, r_in, fired_in, beta, theta, 0, now)
         else:
@@ -188,20 +188,21 @@ def _event_sample(inputs, integrate, weights, k, i, beta, theta, output, out, ac
             falls += not up
         _add_rows(acc, weights[k], rising, rises, False)
         _add_rows(acc, weights[k], falling, falls, True)
-        _lif_update(acc, r, fired, beta, theta, output, out[k, 0 if out.shape[1] == 1 else t, i])
+        _lif_update(acc, r, fired, beta, theta, output, out[k, i, 0 if out.shape[2] == 1 else t])
         now, before = before, now
     return fired.sum() + fired_in.sum()
 
 
 @njit(parallel=True, cache=True, boundscheck=False)
 def _event_kernel(inputs, integrate, weights, beta, theta, output, out, counts):  # pragma: no cover (compiled)
-    """Inputs (K, T, n, f) through weights (K, f, w) to outputs (K, T_out, n, w).
+    """Inputs (K, n, T, f) through weights (K, f, w) to outputs (K, n, T_out, w): sample-major,
+    so that each sample's steps are read and written in one contiguous run.
 
     Per sample, the currents live in a float64 accumulator that each step changes by the
     weight rows of the inputs whose spike changed since the previous step.  With
     T_out = 1 every step writes the same row, so only the last step's outputs remain.
     """
-    branches, n, fan_in, width = inputs.shape[0], inputs.shape[2], inputs.shape[3], weights.shape[2]
+    branches, n, fan_in, width = inputs.shape[0], inputs.shape[1], inputs.shape[3], weights.shape[2]
     blocks = (n + EVENT_SAMPLES_PER_BLOCK - 1) // EVENT_SAMPLES_PER_BLOCK
     for job in prange(branches * blocks):  # branch-major: with one thread per branch, each core's
         # cache holds one branch's weights
@@ -231,22 +232,23 @@ def lif_events(
     integrate: bool,
 ) -> torch.Tensor:
     """A layer driven event by event through weights (K, f, w) by the spikes of the layer
-    before it: `inputs` (K, T, n, f) are those spikes (0.0 / 1.0), or with `integrate` that
-    layer's input currents, whose scan then runs here, fused (its spikes are never stored).
+    before it: `inputs` (K, n, T, f), sample-major, are those spikes (0.0 / 1.0), or with
+    `integrate` that layer's input currents, whose scan then runs here, fused (its spikes are
+    never stored).
 
-    Returns the layer's outputs (K, T, n, w), or (K, 1, n, w) at the last step only; `count`
+    Returns the layer's outputs (K, n, T, w), or (K, n, 1, w) at the last step only; `count`
     gets the spikes of both layers with `integrate`.  The currents are accumulated in float64
     and rounded once per step, so they are the float64 products rounded to float32 (tested),
     not the float32 matrix product's: the spikes agree with the `gemm` path except where u
     lands within float32 rounding of theta.  Costs in proportion to the changes of the input
     spikes, not to fan_in.
     """
-    branches, steps, n, fan_in = inputs.shape
+    branches, n, steps, fan_in = inputs.shape
     if inputs.dtype != weights.dtype or weights.shape[:2] != (branches, fan_in):
         raise ValueError(f"inputs {tuple(inputs.shape)} do not feed weights {tuple(weights.shape)}")
     if inputs.device.type != "cpu":
         raise ValueError("lif_events needs CPU tensors")
-    out = torch.empty(branches, 1 if last_only else steps, n, weights.shape[2], dtype=inputs.dtype)
+    out = torch.empty(branches, n, 1 if last_only else steps, weights.shape[2], dtype=inputs.dtype)
     counts = np.zeros((branches, n), dtype=np.int64)
     dtype = out.numpy().dtype.type
     _set_threads()
