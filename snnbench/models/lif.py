@@ -195,7 +195,11 @@ class LIFNetwork(UnrolledLIF):
 
     @torch.no_grad()
     def features(self, x: torch.Tensor, batch_size: int | None = None, engine: Engine = "gemm") -> torch.Tensor:
-        """Read-out features: (n, p_last) at t = T, or (n, T, p_last) with every_step."""
+        """Read-out features: (n, p_last) at t = T, or (n, T, p_last) with every_step.
+
+        engine: `gemm` (bit for bit the libraries' arithmetic; every committed result) or
+        `events` (float64 currents driven by spike changes; see `_fast_weights`).
+        """
         n, steps = x.shape[:2]
         shape = (n, steps, self.spec.p_last) if self.spec.every_step else (n, self.spec.p_last)
         out = torch.empty(shape, dtype=self.hidden[0].dtype)
@@ -206,7 +210,7 @@ class LIFNetwork(UnrolledLIF):
 
     @torch.no_grad()
     def run(self, x: torch.Tensor, batch_size: int | None = None, engine: Engine = "gemm") -> RunOutput:
-        """Logits and per-sample spike counts, fast and without grad."""
+        """Logits and per-sample spike counts, fast and without grad (engine as in `features`)."""
         n, steps = x.shape[:2]
         shape = (n, steps, self.spec.n_out) if self.spec.every_step else (n, self.spec.n_out)
         logits = torch.empty(shape, dtype=self.readout.weight.dtype)
