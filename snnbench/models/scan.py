@@ -129,7 +129,7 @@ def lif_scan_(
 
 @njit(cache=True, boundscheck=False, inline="always")
 def _add_rows(acc, weights, rows, count, subtract):  # pragma: no cover (compiled)
-    """acc +/-= the sum of weights[rows[:count]] in float64, four rows per pass over acc.
+    """acc +/-= the sum of weights[rows[:count]] in float64, four (then two) rows per pass.
 
     Each weight is a float32 and each current a sum of at most fan_in of them, so the float64
     sums are exact whenever the weights span fewer than 2^(29 - log2 fan_in) in magnitude:
@@ -146,6 +146,15 @@ def _add_rows(acc, weights, rows, count, subtract):  # pragma: no cover (compile
             for e in range(acc.size):
                 acc[e] += (np.float64(w0[e]) + np.float64(w1[e])) + (np.float64(w2[e]) + np.float64(w3[e]))
         q += 4
+    if q + 2 <= count:
+        w0, w1 = weights[rows[q]], weights[rows[q + 1]]
+        if subtract:
+            for e in range(acc.size):
+                acc[e] -= np.float64(w0[e]) + np.float64(w1[e])
+        else:
+            for e in range(acc.size):
+                acc[e] += np.float64(w0[e]) + np.float64(w1[e])
+        q += 2
     for last in range(q, count):
         w0 = weights[rows[last]]
         if subtract:
