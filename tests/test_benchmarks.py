@@ -1,0 +1,19 @@
+"""The benchmark scripts still run (on toy sizes): their numbers go into the README."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_lif_forward_benchmark_runs_and_compares_every_simulator(capsys):
+    spec = importlib.util.spec_from_file_location("lif_forward", ROOT / "benchmarks" / "lif_forward.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.bench(n=16, steps=5, inputs=3, p_rec=16, p_last=32, repeats=1)
+    out = capsys.readouterr().out
+    for row in ("snnbench (gemm)", "snnbench (events)", "snntorch", "spikingjelly"):
+        assert f"| {row} |" in out, out
+    assert "GFLOP/s" in out and "| all |" in out
