@@ -129,43 +129,42 @@ class LIFNetwork(UnrolledLIF):
         return sum(p.numel() for p in self.parameters())
 
     # ------------------------------------------------------------------ fast path
-    def _fast_weights(self, engine: Engine) -> list[tuple[torch.Tensor, bool]]:
-        """Per layer, weights (K, fan_in, width) and whether the layer runs on events.
+    def _fast_weights(self, engine: Engine) -> list[torch.Tensor]:
+        """Per layer, weights (K, fan_in, width), built once per call, not per batch.
 
         `gemm`: every layer is one float32 matrix product over all (step, sample) rows, then
         the in-place scan; bit for bit what torch, snntorch and spikingjelly compute.
-        `events`: layers fed by spikes only add the weight rows of inputs whose spike changed
-        since the previous step (scan.lif_events, float64 accumulation); the first layer,
-        fed by real-valued inputs, stays a product.  Built once per call, not per batch.
+        `events`: layers fed by spikes (all but the first) only add the weight rows of inputs
+        whose spike changed since the previous step (scan.lif_events, float64 accumulation),
+        from contiguous rows; the first layer, fed by real-valued inputs, stays a product.
         """
         if engine not in ("gemm", "events"):
             raise ValueError(f"engine must be gemm or events, not {engine!r}")
-        events = [engine == "events" and i > 0 for i in range(len(self.hidden))]
-        return [(w.detach().transpose(1, 2).contiguous() if e else w.detach().transpose(1, 2), e)
-                for w, e in zip(self.hidden, events)]
+        weights = [w.detach().transpose(1, 2) for w in self.hidden]
+        return [w.contiguous() if engine == "events" and i > 0 else w for i, w in enumerate(weights)]
 
     @torch.no_grad()
-    def _layers(self, x: torch.Tensor, count: torch.Tensor | None, weights: list[tuple[torch.Tensor, bool]]) -> torch.Tensor:
+    def _layers(self, x: torch.Tensor, count: torch.Tensor | None, weights: list[torch.Tensor], events: bool) -> torch.Tensor:
         """Last-layer features (K, T, n, w) of x (n, T, n_in); (K, 1, n, w) when only the last
         step is read out and the last layer runs on events."""
         n, steps, _ = x.shape
+        events = events and len(weights) > 1
         # The scans want all samples of a step together; the events kernels all steps of a
-        # sample, so with events (then on every layer but the first) rows go sample-major.
-        on_events = any(events for _, events in weights)
-        layout = (n, steps) if on_events else (steps, n)
-        h = (x if on_events else x.transpose(0, 1)).reshape(1, steps * n, -1).to(self.hidden[0].dtype)
-        for i, (w, events) in enumerate(weights):
+        # sample, so with events rows go sample-major.
+        layout = (n, steps) if events else (steps, n)
+        h = (x if events else x.transpose(0, 1)).reshape(1, steps * n, -1).to(self.hidden[0].dtype)
+        for i, w in enumerate(weights):
             last = i == len(weights) - 1
             output = self.spec.features if last else "spike"
-            if events:  # after the product layer, h holds its currents: its scan is fused in here
-                h = lif_events(h.view(w.shape[0], *layout, -1), w, self.spec.beta, self.spec.theta, output,
-                               count, last_only=last and not self.spec.every_step, integrate=i == 1)
-            else:
-                rows = h.reshape(-1, steps * n, h.shape[-1])  # all (step, sample) rows: one product per layer
-                h = torch.matmul(rows, w).view(w.shape[0], *layout, -1)
-                if not on_events:
-                    lif_scan_(h, self.spec.beta, self.spec.theta, output, count)
-        return h.transpose(1, 2) if on_events else h
+            if events and i > 0:  # the first layer's scan runs fused into the second's kernel
+                h = lif_events(h, w, self.spec.beta, self.spec.theta, output, count,
+                               last_only=last and not self.spec.every_step, integrate=i == 1)
+                continue
+            rows = h.reshape(-1, steps * n, h.shape[-1])  # all (step, sample) rows: one product per layer
+            h = torch.matmul(rows, w).view(w.shape[0], *layout, -1)
+            if not events:
+                lif_scan_(h, self.spec.beta, self.spec.theta, output, count)
+        return h.transpose(1, 2) if events else h
 
     def _flatten(self, feats: torch.Tensor) -> torch.Tensor:
         """(K, T, n, w) -> (n, T, K*w) or, last step only, (n, K*w); branches concatenated."""
@@ -205,7 +204,7 @@ class LIFNetwork(UnrolledLIF):
         out = torch.empty(shape, dtype=self.hidden[0].dtype)
         weights = self._fast_weights(engine)
         for rows, xb in self._batches(x, batch_size):
-            out[rows] = self._flatten(self._layers(xb, None, weights))
+            out[rows] = self._flatten(self._layers(xb, None, weights, engine == "events"))
         return out
 
     @torch.no_grad()
@@ -217,7 +216,7 @@ class LIFNetwork(UnrolledLIF):
         spikes = torch.zeros(n, dtype=torch.int64)
         weights = self._fast_weights(engine)
         for rows, xb in self._batches(x, batch_size):
-            logits[rows] = self.readout(self._flatten(self._layers(xb, spikes[rows], weights)))
+            logits[rows] = self.readout(self._flatten(self._layers(xb, spikes[rows], weights, engine == "events")))
         return RunOutput(logits, spikes)
 
     # ------------------------------------------------------------------ differentiable path
