@@ -196,7 +196,7 @@ def float64_products(net: LIFNetwork, x: torch.Tensor) -> tuple[torch.Tensor, to
 
 @pytest.mark.parametrize("features", ["spike", "membrane", "analog"])
 @pytest.mark.parametrize("every_step", [False, True])
-@pytest.mark.parametrize("depth", [3, 4])
+@pytest.mark.parametrize("depth", [2, 3, 4])  # depth 2: no spike-fed layer, the product path
 def test_event_engine_equals_float64_products_bit_for_bit(features, every_step, depth):
     """Each current is an exact float64 sum of float32 weights, rounded once: whatever the
     order in which inputs switch on and off, it equals the float64 product of the spikes.
