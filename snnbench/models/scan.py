@@ -128,41 +128,38 @@ def lif_scan_(
 
 
 @njit(cache=True, boundscheck=False, inline="always")
+def _accumulate(acc, e, value, subtract):  # pragma: no cover (compiled)
+    """acc[e] -/+= value; `subtract` is loop-invariant, so the compiler hoists the branch and
+    neither loop pays a multiplication by a sign (the kernel is bound by these operations)."""
+    if subtract:
+        acc[e] -= value
+    else:
+        acc[e] += value
+
+
+@njit(cache=True, boundscheck=False, inline="always")
 def _add_rows(acc, weights, rows, count, subtract):  # pragma: no cover (compiled)
     """acc +/-= the sum of weights[rows[:count]] in float64, four (then two) rows per pass.
 
     Each weight is a float32 and each current a sum of at most fan_in of them, so the float64
     sums are exact whenever the weights span fewer than 2^(29 - log2 fan_in) in magnitude:
-    then the grouping does not change a bit.  Separate loops for adding and subtracting, as
-    the kernel is bound by these floating-point operations, not by memory.
+    then the grouping does not change a bit.
     """
     q = 0
     while q + 4 <= count:
         w0, w1, w2, w3 = weights[rows[q]], weights[rows[q + 1]], weights[rows[q + 2]], weights[rows[q + 3]]
-        if subtract:
-            for e in range(acc.size):
-                acc[e] -= (np.float64(w0[e]) + np.float64(w1[e])) + (np.float64(w2[e]) + np.float64(w3[e]))
-        else:
-            for e in range(acc.size):
-                acc[e] += (np.float64(w0[e]) + np.float64(w1[e])) + (np.float64(w2[e]) + np.float64(w3[e]))
+        for e in range(acc.size):
+            _accumulate(acc, e, (np.float64(w0[e]) + np.float64(w1[e])) + (np.float64(w2[e]) + np.float64(w3[e])), subtract)
         q += 4
     if q + 2 <= count:
         w0, w1 = weights[rows[q]], weights[rows[q + 1]]
-        if subtract:
-            for e in range(acc.size):
-                acc[e] -= np.float64(w0[e]) + np.float64(w1[e])
-        else:
-            for e in range(acc.size):
-                acc[e] += np.float64(w0[e]) + np.float64(w1[e])
+        for e in range(acc.size):
+            _accumulate(acc, e, np.float64(w0[e]) + np.float64(w1[e]), subtract)
         q += 2
-    for last in range(q, count):
-        w0 = weights[rows[last]]
-        if subtract:
-            for e in range(acc.size):
-                acc[e] -= np.float64(w0[e])
-        else:
-            for e in range(acc.size):
-                acc[e] += np.float64(w0[e])
+    if q < count:  # at most one row is left
+        w0 = weights[rows[q]]
+        for e in range(acc.size):
+            _accumulate(acc, e, np.float64(w0[e]), subtract)
 
 
 @njit(cache=True, boundscheck=False)
