@@ -20,8 +20,8 @@ import argparse
 import time
 
 import torch
-from snnbench.baselines.sg_snntorch import SnntorchLIF
 
+from snnbench.baselines.sg_snntorch import SnntorchLIF
 from snnbench.models.lif import LIFNetwork, LIFSpec
 
 
