@@ -26,6 +26,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/lif_forward.py
+	$(BIN)/python benchmarks/row_additions.py
 	$(BIN)/python benchmarks/solver.py
 
 clean:

@@ -17,3 +17,14 @@ def test_lif_forward_benchmark_runs_and_compares_every_simulator(capsys):
     for row in ("snnbench (gemm)", "snnbench (events)", "snntorch", "spikingjelly"):
         assert f"| {row} |" in out, out
     assert "GFLOP/s" in out and "| all |" in out
+
+
+def test_row_additions_benchmark_runs(capsys, monkeypatch):
+    spec = importlib.util.spec_from_file_location("row_additions", ROOT / "benchmarks" / "row_additions.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr("sys.argv", ["row_additions.py", "--width", "16", "--fan-in", "20", "--steps", "50",
+                                     "--per-step", "3", "--repeats", "1"])
+    module.main()
+    out = capsys.readouterr().out
+    assert out.count("| float32 |") == 2 and out.count("| float64 |") == 2, out
