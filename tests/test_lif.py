@@ -224,6 +224,26 @@ def test_event_engine_spikes_match_the_libraries_up_to_rounding():
     assert (a != b).sum() <= 10
 
 
+@pytest.mark.parametrize("split", ["_split_scalar", "_split_compressed"])
+def test_change_detection_finds_every_rise_and_fall_in_order(split):
+    """Both ways of listing the inputs whose spike changed (the compressed one runs where the
+    CPU has AVX-512; elsewhere LLVM emulates it, correctly but slowly) against numpy."""
+    import numpy as np
+
+    from snnbench.models import scan
+
+    rng = np.random.default_rng(0)
+    for size in (16, 48, 256):
+        for density in (0.0, 0.05, 0.5, 1.0):
+            now = (rng.random(size) < density).astype(np.uint8)
+            before = (rng.random(size) < density).astype(np.uint8)
+            changed, rising, falling = (np.full(size, -1, dtype=np.int32) for _ in range(3))
+            args = (now, before, rising, falling) if split == "_split_compressed" else (now, before, changed, rising, falling)
+            rises, falls = getattr(scan, split)(*args)
+            assert rising[:rises].tolist() == np.flatnonzero(now > before).tolist()
+            assert falling[:falls].tolist() == np.flatnonzero(now < before).tolist()
+
+
 def test_event_engine_in_float64_and_bad_engines():
     net = make_net("analog", every_step=True, dtype=torch.float64)
     x = torch.rand(50, 20, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(6))

@@ -18,7 +18,9 @@ the inputs whose spike changed since the previous step, added to a running curre
 (`lif_events`).  On recon's MNIST-sized network about 4 % of the inputs change per step, so
 this does a small fraction of the product's arithmetic, which matters where the products
 dominate (wide layers, short sequences; benchmarks/lif_forward.py).  When the layer before is
-a product, its scan runs inside the same kernel, so its spikes are never stored.  The running
+a product, its scan runs inside the same kernel, so its spikes are never stored.  The inputs
+that changed are listed 16 at a time with compress stores where the CPU has AVX-512
+(`_split_changes`: about 3x faster than the scalar loop, which other CPUs keep).  The running
 currents are float64 sums of float32 weights, exact in practice (`_add_rows`), rounded once
 per step: the float64 product rounded to float32 bit for bit (tested), which differs from the
 float32 product in the last bit of most currents and so, rarely, in a spike.  Committed
@@ -29,17 +31,29 @@ from __future__ import annotations
 
 from typing import Literal
 
+import llvmlite.binding
 import numba
 import numpy as np
 import torch
 from llvmlite import ir
 from numba import njit, prange, types
+from numba.core import cgutils
 from numba.extending import intrinsic
 
 Features = Literal["spike", "membrane", "analog"]  # what the last layer outputs
 SAMPLES_PER_BLOCK = 64  # one parallel job: a block of samples of one branch, every step
 EVENT_SAMPLES_PER_BLOCK = 8  # the same for the events kernel: smaller, as its work per sample varies
 OUTPUT = {"spike": 0, "membrane": 1, "analog": 2}
+LANES = 16  # inputs the events kernel's change detection compares at once
+
+
+def _compiles_for_avx512() -> bool:
+    """Whether numba compiles for a CPU with AVX-512, where a compress store is one instruction."""
+    features = numba.config.CPU_FEATURES or llvmlite.binding.get_host_cpu_features().flatten()
+    return "+avx512f" in features.split(",")
+
+
+COMPRESS = _compiles_for_avx512()  # frozen into the kernels; numba's cache is per CPU
 
 
 def _set_threads() -> None:
@@ -162,6 +176,80 @@ def _add_rows(acc, weights, rows, count, subtract):  # pragma: no cover (compile
             _accumulate(acc, e, np.float64(w0[e]), subtract)
 
 
+@intrinsic
+def _split_lanes(typingctx, now_addr, before_addr, first, rising_addr, falling_addr):
+    """LANES inputs from `first` on: appends the indices of those whose spike rose (fell) to
+    the int32 list at rising_addr (falling_addr) with two compress stores (LLVM's
+    `masked.compressstore`: one instruction each with AVX-512); returns rises + falls << 32."""
+    sig = types.int64(types.intp, types.intp, types.int64, types.intp, types.intp)
+
+    def codegen(context, builder, signature, args):
+        now_addr, before_addr, first, rising_addr, falling_addr = args
+        i32, i64 = ir.IntType(32), ir.IntType(64)
+        spikes, indices = ir.VectorType(ir.IntType(8), LANES), ir.VectorType(i32, LANES)
+        mask, bits = ir.VectorType(ir.IntType(1), LANES), ir.IntType(LANES)
+        now = builder.load(builder.inttoptr(now_addr, spikes.as_pointer()), align=1)
+        before = builder.load(builder.inttoptr(before_addr, spikes.as_pointer()), align=1)
+        base = builder.insert_element(ir.Constant(indices, ir.Undefined), builder.trunc(first, i32), ir.Constant(i32, 0))
+        base = builder.shuffle_vector(base, ir.Constant(indices, ir.Undefined), ir.Constant(indices, [0] * LANES))
+        index = builder.add(base, ir.Constant(indices, list(range(LANES))))
+        store = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [indices, i32.as_pointer(), mask]),
+            f"llvm.masked.compressstore.v{LANES}i32")
+        popcount = builder.module.declare_intrinsic("llvm.ctpop", [bits], ir.FunctionType(bits, [bits]))
+        counts = []
+        for moved, addr in ((builder.icmp_unsigned(">", now, before), rising_addr),
+                            (builder.icmp_unsigned("<", now, before), falling_addr)):
+            builder.call(store, [index, builder.inttoptr(addr, i32.as_pointer()), moved])
+            counts.append(builder.zext(builder.call(popcount, [builder.bitcast(moved, bits)]), i64))
+        return builder.or_(counts[0], builder.shl(counts[1], ir.Constant(i64, 32)))
+
+    return sig, codegen
+
+
+@njit(cache=True, boundscheck=False, inline="always")
+def _split_compressed(now, before, rising, falling):  # pragma: no cover (compiled)
+    """`_split_changes` LANES inputs at a time; now and before are padded to a multiple."""
+    rises, falls = 0, 0
+    now_addr, before_addr = now.ctypes.data, before.ctypes.data
+    rising_addr, falling_addr = rising.ctypes.data, falling.ctypes.data
+    for first in range(0, now.size, LANES):
+        moved = _split_lanes(now_addr + first, before_addr + first, first,
+                             rising_addr + 4 * rises, falling_addr + 4 * falls)
+        rises += moved & 0xFFFFFFFF
+        falls += moved >> 32
+    return rises, falls
+
+
+@njit(cache=True, boundscheck=False, inline="always")
+def _split_scalar(now, before, changed, rising, falling):  # pragma: no cover (compiled)
+    """`_split_changes` one input at a time, branch-free (a mispredicted branch costs more
+    than a store): write every j to `changed`, keep those that changed, then split them."""
+    moved = 0
+    for j in range(now.size):
+        changed[moved] = j
+        moved += now[j] != before[j]
+    rises, falls = 0, 0
+    for q in range(moved):
+        j = changed[q]
+        up = now[j] != 0
+        rising[rises] = j
+        falling[falls] = j
+        rises += up
+        falls += not up
+    return rises, falls
+
+
+@njit(cache=True, boundscheck=False, inline="always")
+def _split_changes(now, before, changed, rising, falling):  # pragma: no cover (compiled)
+    """(rises, falls): the inputs whose spike (0/1) rose, resp. fell, since the step before,
+    written to the start of rising and falling (int32, one slot per input; `changed`, as
+    large, is scratch for the scalar way)."""
+    if COMPRESS:
+        return _split_compressed(now, before, rising, falling)
+    return _split_scalar(now, before, changed, rising, falling)
+
+
 @njit(cache=True, boundscheck=False)
 def _event_sample(inputs, integrate, weights, k, i, beta, theta, output, out, acc, r, fired,
                   r_in, fired_in, now, before, changed, rising, falling):  # pragma: no cover
@@ -180,18 +268,7 @@ def _event_sample(inputs, integrate, weights, k, i, beta, theta, output, out, ac
         else:
             for j in range(fan_in):
                 now[j] = x[j] != 0
-        moved = 0  # branch-free (a mispredicted branch costs more than a store): write every
-        for j in range(fan_in):  # j, keep those that changed
-            changed[moved] = j
-            moved += now[j] != before[j]
-        rises, falls = 0, 0
-        for q in range(moved):
-            j = changed[q]
-            up = now[j] != 0
-            rising[rises] = j
-            falling[falls] = j
-            rises += up
-            falls += not up
+        rises, falls = _split_changes(now, before, changed, rising, falling)
         _add_rows(acc, weights[k], rising, rises, False)
         _add_rows(acc, weights[k], falling, falls, True)
         _lif_update(acc, r, fired, beta, theta, output, out[k, i, 0 if out.shape[2] == 1 else t])
@@ -219,9 +296,10 @@ def _event_kernel(inputs, integrate, weights, beta, theta, output, out, counts):
         fired = np.empty(width, dtype=np.int32)
         r_in = np.empty(fan_in, dtype=inputs.dtype)
         fired_in = np.empty(fan_in, dtype=np.int32)
-        now, before = np.empty(fan_in, dtype=np.uint8), np.empty(fan_in, dtype=np.uint8)
-        changed = np.empty(fan_in + 1, dtype=np.int64)  # inputs whose spike changed, then split:
-        rising, falling = np.empty(fan_in + 1, dtype=np.int64), np.empty(fan_in + 1, dtype=np.int64)
+        padded = -(-fan_in // LANES) * LANES  # spikes past fan_in stay 0: they never change
+        now, before = np.zeros(padded, dtype=np.uint8), np.zeros(padded, dtype=np.uint8)
+        changed = np.empty(padded, dtype=np.int32)
+        rising, falling = np.empty_like(changed), np.empty_like(changed)
         for i in range(first, min(n, first + EVENT_SAMPLES_PER_BLOCK)):
             counts[k, i] += _event_sample(inputs, integrate, weights, k, i, beta, theta, output, out, acc, r, fired,
                                           r_in, fired_in, now, before, changed, rising, falling)
