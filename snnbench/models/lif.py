@@ -173,9 +173,10 @@ class LIFNetwork(UnrolledLIF):
             return feats[:, -1].permute(1, 0, 2).reshape(n, k * w)
         return feats.permute(2, 1, 0, 3).reshape(n, steps, k * w)
 
-    def _batches(self, x: torch.Tensor, batch_size: int | None) -> Iterator[tuple[slice, torch.Tensor]]:
-        """(rows, x[rows]) batches so that, by default, one batch's widest layer holds about
-        BATCH_BYTES.
+    def _batches(self, x: torch.Tensor, batch_size: int | None, events: bool) -> Iterator[tuple[slice, torch.Tensor]]:
+        """(rows, x[rows]) batches so that, by default, the widest tensor a batch materialises
+        holds about BATCH_BYTES: every layer's currents with `gemm`; with `events` the first
+        layers' (the last layer's outputs exist at t = T only, unless every_step).
 
         The layers stream their currents through memory twice (product, then scan), so a
         batch that stays in cache is worth more than a large product: on smnist-t784's shape
@@ -186,7 +187,9 @@ class LIFNetwork(UnrolledLIF):
         3 MB, per batch, to 11 GB).
         """
         if batch_size is None:
-            per_sample = x.shape[1] * max(self.spec.p_rec, self.spec.p_last) * self.hidden[0].element_size()
+            steps, spec = x.shape[1], self.spec
+            last_steps = 1 if events and len(self.hidden) > 1 and not spec.every_step else steps
+            per_sample = max(steps * spec.p_rec, last_steps * spec.p_last) * self.hidden[0].element_size()
             batch_size = max(1, BATCH_BYTES // per_sample)
         for start in range(0, x.shape[0], batch_size):
             rows = slice(start, min(start + batch_size, x.shape[0]))
@@ -203,7 +206,7 @@ class LIFNetwork(UnrolledLIF):
         shape = (n, steps, self.spec.p_last) if self.spec.every_step else (n, self.spec.p_last)
         out = torch.empty(shape, dtype=self.hidden[0].dtype)
         weights = self._fast_weights(engine)
-        for rows, xb in self._batches(x, batch_size):
+        for rows, xb in self._batches(x, batch_size, engine == "events"):
             out[rows] = self._flatten(self._layers(xb, None, weights, engine == "events"))
         return out
 
@@ -215,7 +218,7 @@ class LIFNetwork(UnrolledLIF):
         logits = torch.empty(shape, dtype=self.readout.weight.dtype)
         spikes = torch.zeros(n, dtype=torch.int64)
         weights = self._fast_weights(engine)
-        for rows, xb in self._batches(x, batch_size):
+        for rows, xb in self._batches(x, batch_size, engine == "events"):
             logits[rows] = self.readout(self._flatten(self._layers(xb, spikes[rows], weights, engine == "events")))
         return RunOutput(logits, spikes)
 
