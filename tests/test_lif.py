@@ -116,6 +116,26 @@ def test_same_weights_same_spikes_in_every_simulator(library, features, dtype):
     assert all(torch.equal(a, b) for a, b in zip(back.state_dict().values(), net.state_dict().values()))
 
 
+@pytest.mark.parametrize("engine, depth", [("gemm", 2), ("events", 3)])
+def test_one_input_networks_multiply_bit_for_bit(engine, depth):
+    """With one input the fast path multiplies instead of calling a matrix product: the first
+    layer's currents are the same single roundings (analog features show every bit; the
+    reference computes them with torch.matmul), and its spikes are snntorch's."""
+    from snnbench.baselines.sg_snntorch import SnntorchLIF
+
+    spec = LIFSpec(n_in=1, n_out=2, depth=depth, p_rec=8, p_last=24, features="analog", every_step=True)
+    net = LIFNetwork(spec)
+    net.init_hidden(torch.Generator().manual_seed(2))
+    x = torch.rand(40, 30, 1, generator=torch.Generator().manual_seed(3)) * 2
+    expected, _ = float64_products(net, x)  # a float32 matmul for the first layer
+    assert torch.equal(net.features(x, engine=engine), expected)
+    spiking = LIFNetwork(LIFSpec(n_in=1, n_out=2, depth=2, p_rec=8, p_last=24, every_step=True))
+    spiking.init_hidden(torch.Generator().manual_seed(2))
+    theirs = SnntorchLIF.from_network(spiking).spike_trains(x)[0]  # (T, n, width)
+    assert 0 < theirs.mean() < 1
+    assert torch.equal(spiking.features(x), theirs.transpose(0, 1))
+
+
 def test_spec_rejects_bad_shapes():
     with pytest.raises(ValueError, match="divide"):
         LIFSpec(n_in=1, n_out=2, p_rec=3, p_last=4, branches=2)

@@ -161,7 +161,9 @@ class LIFNetwork(UnrolledLIF):
                                last_only=last and not self.spec.every_step, integrate=i == 1)
                 continue
             rows = h.reshape(-1, steps * n, h.shape[-1])  # all (step, sample) rows: one product per layer
-            h = torch.matmul(rows, w).view(w.shape[0], *layout, -1)
+            # One input (pixel by pixel): each current is a single rounded product, which a
+            # broadcast multiply computes, bit for bit, 4x faster than a matrix product.
+            h = (rows * w if rows.shape[-1] == 1 else torch.matmul(rows, w)).view(w.shape[0], *layout, -1)
             if not events:
                 lif_scan_(h, self.spec.beta, self.spec.theta, output, count)
         return h.transpose(1, 2) if events else h
