@@ -8,10 +8,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_lif_forward_benchmark_runs_and_compares_every_simulator(capsys):
-    spec = importlib.util.spec_from_file_location("lif_forward", ROOT / "benchmarks" / "lif_forward.py")
+def load_benchmark(name: str):
+    """benchmarks/<name>.py as a module (benchmarks/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def test_lif_forward_benchmark_runs_and_compares_every_simulator(capsys):
+    module = load_benchmark("lif_forward")
     module.bench(n=16, steps=5, inputs=3, p_rec=16, p_last=32, repeats=1)
     out = capsys.readouterr().out
     for row in ("snnbench (gemm)", "snnbench (events)", "snntorch", "spikingjelly"):
@@ -20,9 +26,7 @@ def test_lif_forward_benchmark_runs_and_compares_every_simulator(capsys):
 
 
 def test_row_additions_benchmark_runs(capsys, monkeypatch):
-    spec = importlib.util.spec_from_file_location("row_additions", ROOT / "benchmarks" / "row_additions.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_benchmark("row_additions")
     monkeypatch.setattr("sys.argv", ["row_additions.py", "--width", "16", "--fan-in", "20", "--steps", "50",
                                      "--per-step", "3", "--repeats", "1"])
     module.main()

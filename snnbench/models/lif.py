@@ -129,8 +129,9 @@ class LIFNetwork(UnrolledLIF):
         return sum(p.numel() for p in self.parameters())
 
     # ------------------------------------------------------------------ fast path
-    def _fast_weights(self, engine: Engine) -> list[torch.Tensor]:
-        """Per layer, weights (K, fan_in, width), built once per call, not per batch.
+    def _fast_weights(self, engine: Engine) -> tuple[list[torch.Tensor], bool]:
+        """Per layer, weights (K, fan_in, width), built once per call, not per batch; and
+        whether the layers fed by spikes run on events (engine `events`, depth above 1).
 
         `gemm`: every layer is one float32 matrix product over all (step, sample) rows, then
         the in-place scan; bit for bit what torch, snntorch and spikingjelly compute.
@@ -140,15 +141,15 @@ class LIFNetwork(UnrolledLIF):
         """
         if engine not in ("gemm", "events"):
             raise ValueError(f"engine must be gemm or events, not {engine!r}")
+        events = engine == "events" and len(self.hidden) > 1
         weights = [w.detach().transpose(1, 2) for w in self.hidden]
-        return [w.contiguous() if engine == "events" and i > 0 else w for i, w in enumerate(weights)]
+        return [w.contiguous() if events and i > 0 else w for i, w in enumerate(weights)], events
 
     @torch.no_grad()
     def _layers(self, x: torch.Tensor, count: torch.Tensor | None, weights: list[torch.Tensor], events: bool) -> torch.Tensor:
         """Last-layer features (K, T, n, w) of x (n, T, n_in); (K, 1, n, w) when only the last
         step is read out and the last layer runs on events."""
         n, steps, _ = x.shape
-        events = events and len(weights) > 1
         # The scans want all samples of a step together; the events kernels all steps of a
         # sample, so with events rows go sample-major.
         layout = (n, steps) if events else (steps, n)
@@ -190,7 +191,7 @@ class LIFNetwork(UnrolledLIF):
         """
         if batch_size is None:
             steps, spec = x.shape[1], self.spec
-            last_steps = 1 if events and len(self.hidden) > 1 and not spec.every_step else steps
+            last_steps = 1 if events and not spec.every_step else steps
             per_sample = max(steps * spec.p_rec, last_steps * spec.p_last) * self.hidden[0].element_size()
             batch_size = max(1, BATCH_BYTES // per_sample)
         for start in range(0, x.shape[0], batch_size):
@@ -207,9 +208,9 @@ class LIFNetwork(UnrolledLIF):
         n, steps = x.shape[:2]
         shape = (n, steps, self.spec.p_last) if self.spec.every_step else (n, self.spec.p_last)
         out = torch.empty(shape, dtype=self.hidden[0].dtype)
-        weights = self._fast_weights(engine)
-        for rows, xb in self._batches(x, batch_size, engine == "events"):
-            out[rows] = self._flatten(self._layers(xb, None, weights, engine == "events"))
+        weights, events = self._fast_weights(engine)
+        for rows, xb in self._batches(x, batch_size, events):
+            out[rows] = self._flatten(self._layers(xb, None, weights, events))
         return out
 
     @torch.no_grad()
@@ -219,9 +220,9 @@ class LIFNetwork(UnrolledLIF):
         shape = (n, steps, self.spec.n_out) if self.spec.every_step else (n, self.spec.n_out)
         logits = torch.empty(shape, dtype=self.readout.weight.dtype)
         spikes = torch.zeros(n, dtype=torch.int64)
-        weights = self._fast_weights(engine)
-        for rows, xb in self._batches(x, batch_size, engine == "events"):
-            logits[rows] = self.readout(self._flatten(self._layers(xb, spikes[rows], weights, engine == "events")))
+        weights, events = self._fast_weights(engine)
+        for rows, xb in self._batches(x, batch_size, events):
+            logits[rows] = self.readout(self._flatten(self._layers(xb, spikes[rows], weights, events)))
         return RunOutput(logits, spikes)
 
     # ------------------------------------------------------------------ differentiable path
