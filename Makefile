@@ -22,6 +22,7 @@ demo: $(STAMP)
 	$(BIN)/snnbench evaluate --method recon --task first-last-xor-t8
 
 test: $(STAMP)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -28,10 +28,17 @@ class SnntorchLIF(UnrolledLIF):
         self.spec = spec
         fan_in = [spec.n_in, *spec.widths[:-1]]
         self.branches = nn.ModuleList(
-            nn.ModuleList(nn.Linear(f, w, bias=False) for f, w in zip(fan_in, spec.widths))
+            nn.ModuleList(
+                nn.Linear(f, w, bias=False) for f, w in zip(fan_in, spec.widths, strict=False)
+            )
             for _ in range(spec.branches)
         )
-        self.neuron = snn.Leaky(beta=spec.beta, threshold=spec.theta, spike_grad=surrogate.atan(alpha=2.0), reset_mechanism="none")
+        self.neuron = snn.Leaky(
+            beta=spec.beta,
+            threshold=spec.theta,
+            spike_grad=surrogate.atan(alpha=2.0),
+            reset_mechanism="none",
+        )
         self.readout = nn.Linear(spec.p_last, spec.n_out)
 
     @classmethod
@@ -54,7 +61,10 @@ class SnntorchLIF(UnrolledLIF):
 
     def _unroll(self, x: torch.Tensor, record: list | None) -> torch.Tensor:
         spec, (n, steps, _) = self.spec, x.shape
-        mems = [[torch.zeros(n, lin.out_features, dtype=x.dtype) for lin in branch] for branch in self.branches]
+        mems = [
+            [torch.zeros(n, lin.out_features, dtype=x.dtype) for lin in branch]
+            for branch in self.branches
+        ]
         feats, layer_spikes = [], [[] for _ in spec.widths]
         for t in range(steps):
             step_feats = []
@@ -77,13 +87,22 @@ class SnntorchLIF(UnrolledLIF):
             feats.append(torch.cat(step_feats, -1))
         if record is not None:  # per layer: (T, n, K * width), branches concatenated
             k = spec.branches
-            record.extend(torch.stack([torch.cat(s[t * k:(t + 1) * k], -1) for t in range(steps)]) for s in layer_spikes)
+            record.extend(
+                torch.stack([torch.cat(s[t * k : (t + 1) * k], -1) for t in range(steps)])
+                for s in layer_spikes
+            )
         return torch.stack(feats)
 
 
 class SurrogateGradientSnntorch(SurrogateGradient):
     name = "sg-snntorch"
-    description = "Surrogate-gradient training of the canonical LIF network built with snntorch (snn.Leaky, ATan)."
-    paper = "Eshraghian et al., Training spiking neural networks using lessons from deep learning, Proc. IEEE 2023"
+    description = (
+        "Surrogate-gradient training of the canonical LIF network built with snntorch "
+        "(snn.Leaky, ATan)."
+    )
+    paper = (
+        "Eshraghian et al., Training spiking neural networks using lessons from deep learning, "
+        "Proc. IEEE 2023"
+    )
     config_resource = "snnbench.baselines:configs/sg-snntorch.toml"
     module_class = SnntorchLIF

@@ -29,13 +29,20 @@ class SpikingjellyLIF(UnrolledLIF):
         self.branches = nn.ModuleList()
         for _ in range(spec.branches):
             modules = []
-            for i, (f, w) in enumerate(zip(fan_in, spec.widths)):
+            for i, (f, w) in enumerate(zip(fan_in, spec.widths, strict=False)):
                 modules.append(layer.Linear(f, w, bias=False, step_mode="m"))
-                modules.append(neuron.LIFNode(
-                    tau=tau, decay_input=False, v_threshold=spec.theta, v_reset=None,
-                    surrogate_function=surrogate.ATan(alpha=2.0), detach_reset=True, step_mode="m",
-                    store_v_seq=i == last and spec.features != "spike",
-                ))
+                modules.append(
+                    neuron.LIFNode(
+                        tau=tau,
+                        decay_input=False,
+                        v_threshold=spec.theta,
+                        v_reset=None,
+                        surrogate_function=surrogate.ATan(alpha=2.0),
+                        detach_reset=True,
+                        step_mode="m",
+                        store_v_seq=i == last and spec.features != "spike",
+                    )
+                )
             self.branches.append(nn.Sequential(*modules))
         self.readout = nn.Linear(spec.p_last, spec.n_out)
 
@@ -47,7 +54,7 @@ class SpikingjellyLIF(UnrolledLIF):
         module = cls(net.spec).to(net.hidden[0].dtype)
         with torch.no_grad():
             for k in range(net.spec.branches):
-                for lin, weights in zip(module.linears(k), net.hidden):
+                for lin, weights in zip(module.linears(k), net.hidden, strict=False):
                     lin.weight.copy_(weights[k])
             module.readout.load_state_dict(net.readout.state_dict())
         return module
@@ -56,7 +63,9 @@ class SpikingjellyLIF(UnrolledLIF):
         net = LIFNetwork(self.spec).to(self.readout.weight.dtype)
         with torch.no_grad():
             for i, weights in enumerate(net.hidden):
-                weights.copy_(torch.stack([self.linears(k)[i].weight for k in range(self.spec.branches)]))
+                weights.copy_(
+                    torch.stack([self.linears(k)[i].weight for k in range(self.spec.branches)])
+                )
             net.readout.load_state_dict(self.readout.state_dict())
         return net
 
@@ -84,7 +93,13 @@ class SpikingjellyLIF(UnrolledLIF):
 
 class SurrogateGradientSpikingjelly(SurrogateGradient):
     name = "sg-spikingjelly"
-    description = "Surrogate-gradient training of the canonical LIF network built with spikingjelly (LIFNode, ATan)."
-    paper = "Fang et al., SpikingJelly: An open-source machine learning infrastructure platform for spike-based intelligence, Science Advances 2023"
+    description = (
+        "Surrogate-gradient training of the canonical LIF network built with spikingjelly "
+        "(LIFNode, ATan)."
+    )
+    paper = (
+        "Fang et al., SpikingJelly: An open-source machine learning infrastructure platform "
+        "for spike-based intelligence, Science Advances 2023"
+    )
     config_resource = "snnbench.baselines:configs/sg-spikingjelly.toml"
     module_class = SpikingjellyLIF

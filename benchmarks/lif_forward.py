@@ -50,7 +50,9 @@ SHAPES = {
 
 
 def bench(n: int, steps: int, inputs: int, p_rec: int, p_last: int, repeats: int) -> None:
-    spec = LIFSpec(n_in=inputs, n_out=10, depth=3, p_rec=p_rec, p_last=p_last, branches=2, features="spike")
+    spec = LIFSpec(
+        n_in=inputs, n_out=10, depth=3, p_rec=p_rec, p_last=p_last, branches=2, features="spike"
+    )
     net = LIFNetwork(spec)
     net.init_hidden(torch.Generator().manual_seed(0))  # recon's N(0, 1) witnesses
     x = torch.rand(n, steps, inputs, generator=torch.Generator().manual_seed(1))
@@ -60,7 +62,9 @@ def bench(n: int, steps: int, inputs: int, p_rec: int, p_last: int, repeats: int
     print(f"\n### n={n}, T={steps}, inputs={inputs}, K=2, P_rec={p_rec}, P_last={p_last}, depth 3")
     times, feats = {}, {}
     for engine in ENGINES:
-        times[engine], feats[engine] = best_time(lambda e=engine: net.features(x, engine=e), repeats)
+        times[engine], feats[engine] = best_time(
+            lambda e=engine: net.features(x, engine=e), repeats
+        )
     with torch.no_grad():
         twin = SnntorchLIF.from_network(net)
         times["snntorch"], feats["snntorch"] = best_time(lambda: twin._unroll(x, None)[-1], repeats)
@@ -70,12 +74,16 @@ def bench(n: int, steps: int, inputs: int, p_rec: int, p_last: int, repeats: int
             print(f"spikingjelly unavailable: {exc}")
         else:
             jelly = SpikingjellyLIF.from_network(net)
-            times["spikingjelly"], feats["spikingjelly"] = best_time(lambda: jelly._unroll(x, None)[-1], repeats)
+            times["spikingjelly"], feats["spikingjelly"] = best_time(
+                lambda: jelly._unroll(x, None)[-1], repeats
+            )
 
     libraries = [name for name in times if name not in ENGINES]
     fastest = min(times[name] for name in libraries)
-    print(f"\n| simulator | seconds (best of {repeats}) | faster than the faster library by | "
-          f"last-step spikes equal to {libraries[0]}'s |")
+    print(
+        f"\n| simulator | seconds (best of {repeats}) | faster than the faster library by | "
+        f"last-step spikes equal to {libraries[0]}'s |"
+    )
     print("|---|---|---|---|")
     for name, seconds in times.items():
         differ = int((feats[name] != feats[libraries[0]]).sum())
@@ -83,13 +91,18 @@ def bench(n: int, steps: int, inputs: int, p_rec: int, p_last: int, repeats: int
         label = f"snnbench ({name})" if name in ENGINES else name
         print(f"| {label} | {seconds:.3f} | {fastest / seconds:.1f}x | {equal} |")
     peak = matmul_gflops(2048, 2048, 2048, repeats)  # a large square product: the machine's peak
-    print(f"\ngemm engine: {flops / times['gemm'] / 1e9:.1f} GFLOP/s end to end (matrix-product FLOPs / total "
-          f"time); this machine's float32 matmul peak (2048^3): {peak:.1f} GFLOP/s, so the products alone "
-          f"need at least {flops / peak / 1e9:.3f} s")
+    print(
+        f"\ngemm engine: {flops / times['gemm'] / 1e9:.1f} GFLOP/s end to end "
+        f"(matrix-product FLOPs / total time); "
+        f"this machine's float32 matmul peak (2048^3): {peak:.1f} GFLOP/s, "
+        f"so the products alone need at least {flops / peak / 1e9:.3f} s"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--shape", choices=[*SHAPES, "all"], default="all")
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()

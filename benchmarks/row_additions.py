@@ -31,8 +31,10 @@ def _steps(acc, weights, rising, falling):  # pragma: no cover (compiled)
         _add_rows(acc, weights, falling[t], falling.shape[1], True)
 
 
-def _numpy_steps(acc: np.ndarray, weights: np.ndarray, rising: np.ndarray, falling: np.ndarray) -> None:
-    for up, down in zip(rising, falling):
+def _numpy_steps(
+    acc: np.ndarray, weights: np.ndarray, rising: np.ndarray, falling: np.ndarray
+) -> None:
+    for up, down in zip(rising, falling, strict=False):
         acc += weights[up].sum(0, dtype=np.float64) - weights[down].sum(0, dtype=np.float64)
 
 
@@ -48,11 +50,15 @@ def best_rate(fn, args: tuple, additions: int, repeats: int) -> tuple[float, np.
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--width", type=int, default=512, help="current width (P_last per branch)")
     parser.add_argument("--fan-in", type=int, default=256, help="rows in the weight matrix")
     parser.add_argument("--steps", type=int, default=100_000)
-    parser.add_argument("--per-step", type=int, default=7, help="rising (and falling) rows per step")
+    parser.add_argument(
+        "--per-step", type=int, default=7, help="rising (and falling) rows per step"
+    )
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     if not 0 < 2 * args.per_step <= args.fan_in:
@@ -62,20 +68,34 @@ def main() -> None:
     weights32 = rng.standard_normal((args.fan_in, args.width)).astype(np.float32)
     weights = {"float32": weights32, "float64": weights32.astype(np.float64)}
     additions = 2 * args.steps * args.per_step * args.width
-    l1_rows = min(args.fan_in, max(2 * args.per_step, 32 * 1024 // (4 * args.width)))  # rows in 32 KiB
-    print(f"one thread, width {args.width}, {args.per_step} + {args.per_step} rows per step, "
-          f"G additions/s (best of {args.repeats})\n")
-    print("| rows drawn from | rows stored as | snnbench `_add_rows` | numpy | ratio | max difference |")
+    l1_rows = min(
+        args.fan_in, max(2 * args.per_step, 32 * 1024 // (4 * args.width))
+    )  # rows in 32 KiB
+    print(
+        f"one thread, width {args.width}, {args.per_step} + {args.per_step} rows per step, "
+        f"G additions/s (best of {args.repeats})\n"
+    )
+    print(
+        "| rows drawn from | rows stored as | snnbench `_add_rows` | numpy | ratio "
+        "| max difference |"
+    )
     print("|---|---|---|---|---|---|")
-    for span, label in ((l1_rows, f"{l1_rows} rows (32 KiB as float32)"), (args.fan_in, f"all {args.fan_in}")):
-        picks = np.stack([rng.choice(span, 2 * args.per_step, replace=False) for _ in range(args.steps)])
+    for span, label in (
+        (l1_rows, f"{l1_rows} rows (32 KiB as float32)"),
+        (args.fan_in, f"all {args.fan_in}"),
+    ):
+        picks = np.stack(
+            [rng.choice(span, 2 * args.per_step, replace=False) for _ in range(args.steps)]
+        )
         rising, falling = picks[:, : args.per_step].copy(), picks[:, args.per_step :].copy()
         for name, w in weights.items():
             _steps(np.zeros(args.width), w, rising[:2], falling[:2])  # compile
             ours, acc = best_rate(_steps, (w, rising, falling), additions, args.repeats)
             ref, expected = best_rate(_numpy_steps, (w, rising, falling), additions, 1)
             differ = np.abs(acc - expected).max()
-            print(f"| {label} | {name} | {ours:.1f} | {ref:.2f} | {ours / ref:.0f}x | {differ:.1e} |")
+            print(
+                f"| {label} | {name} | {ours:.1f} | {ref:.2f} | {ours / ref:.0f}x | {differ:.1e} |"
+            )
 
 
 if __name__ == "__main__":

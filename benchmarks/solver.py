@@ -54,53 +54,106 @@ def status(optimal: bool, diff: float, ratio: float) -> str:
     return f"{solved}; stopped {diff:.1e} above our objective"
 
 
-def report(name: str, problem: L1Problem, rho: float, tol: float, cvxpy_solvers: list[str], limit: float,
-           fista_alone: int = 0) -> None:
+def report(
+    name: str,
+    problem: L1Problem,
+    rho: float,
+    tol: float,
+    cvxpy_solvers: list[str],
+    limit: float,
+    fista_alone: int = 0,
+) -> None:
     """Ours (the default route), optionally FISTA alone for fista_alone iterations, then cvxpy."""
-    print(f"\n### {name}: n={problem.d.shape[0]}, P={problem.d.shape[1]}, C={problem.n_cols}, rho={rho:.3g}")
+    print(
+        f"\n### {name}: n={problem.d.shape[0]}, P={problem.d.shape[1]}, "
+        f"C={problem.n_cols}, rho={rho:.3g}"
+    )
     start = time.perf_counter()
     ours = problem.solve(rho, tol=tol, max_iter=100000)
     ours_s = time.perf_counter() - start
-    print("\n| solver | seconds | objective | rel. difference to ours | certified rel. gap | status |")
+    print(
+        "\n| solver | seconds | objective | rel. difference to ours | certified rel. gap | status |"
+    )
     print("|---|---|---|---|---|---|")
-    print(f"| ours ({ours.solver}) | {ours_s:.2f} | {ours.primal:.10f} | 0 | {ours.rel_gap:.1e} | "
-          f"{'converged' if ours.converged else 'not converged'} in {ours.iterations} it. |")
+    print(
+        f"| ours ({ours.solver}) | {ours_s:.2f} | {ours.primal:.10f} | 0 | {ours.rel_gap:.1e} | "
+        f"{'converged' if ours.converged else 'not converged'} in {ours.iterations} it. |"
+    )
     if fista_alone:
         alone = problem.solve(rho, tol=tol, max_iter=fista_alone, smooth="fista")
         diff = (alone.primal - ours.primal) / abs(ours.primal)
-        print(f"| ours (fista alone) | {alone.seconds:.2f} | {alone.primal:.10f} | {diff:+.1e} | {alone.rel_gap:.1e} | "
-              f"{'converged' if alone.converged else 'not converged'} in {alone.iterations} it. |")
+        print(
+            f"| ours (fista alone) | {alone.seconds:.2f} | {alone.primal:.10f} | {diff:+.1e} "
+            f"| {alone.rel_gap:.1e} | "
+            f"{'converged' if alone.converged else 'not converged'} in {alone.iterations} it. |"
+        )
     for solver in cvxpy_solvers:
-        options = {"time_limit": limit} if solver == "CLARABEL" else {"time_limit_secs": limit} if solver == "SCS" else {"time_limit": limit}
+        options = (
+            {"time_limit": limit}
+            if solver == "CLARABEL"
+            else {"time_limit_secs": limit}
+            if solver == "SCS"
+            else {"time_limit": limit}
+        )
         try:
             theirs = solve_cvxpy(problem, rho, solvers=(solver,), **options)
         except Exception as exc:  # a reference that fails or times out is reported, not hidden
             print(f"| cvxpy-{solver.lower()} | - | - | - | - | failed: {str(exc)[:60]} |")
             continue
         diff = (theirs.primal - ours.primal) / abs(ours.primal)
-        print(f"| {theirs.solver} | {theirs.seconds:.2f} | {theirs.primal:.10f} | {diff:+.1e} | {theirs.rel_gap:.1e} | "
-              f"{status(theirs.converged, diff, theirs.seconds / ours_s)} |")
+        print(
+            f"| {theirs.solver} | {theirs.seconds:.2f} | {theirs.primal:.10f} | {diff:+.1e} "
+            f"| {theirs.rel_gap:.1e} | "
+            f"{status(theirs.converged, diff, theirs.seconds / ours_s)} |"
+        )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--problem", choices=["squared", "ce", "ill-conditioned", "all"], default="all")
-    parser.add_argument("--cvxpy-time-limit", type=float, default=600.0, help="seconds per cvxpy solve")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--problem", choices=["squared", "ce", "ill-conditioned", "all"], default="all"
+    )
+    parser.add_argument(
+        "--cvxpy-time-limit", type=float, default=600.0, help="seconds per cvxpy solve"
+    )
     args = parser.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     if args.problem in ("squared", "all"):
         d, scores = planted(5000, 2000, 1)
         problem = L1Problem(d, Squared(scores))
-        report("L1 squared loss", problem, 0.05 * problem.rho_max(), 1e-6, ["CLARABEL", "OSQP", "SCS"], args.cvxpy_time_limit)
+        report(
+            "L1 squared loss",
+            problem,
+            0.05 * problem.rho_max(),
+            1e-6,
+            ["CLARABEL", "OSQP", "SCS"],
+            args.cvxpy_time_limit,
+        )
     if args.problem in ("ce", "all"):
         d, scores = planted(6000, 1024, 10, seed=1)
         problem = L1Problem(d, SoftmaxCrossEntropy(scores.argmax(1), 10))
-        report("L1 softmax cross-entropy", problem, 0.05 * problem.rho_max(), 1e-6, ["CLARABEL", "SCS"], args.cvxpy_time_limit)
+        report(
+            "L1 softmax cross-entropy",
+            problem,
+            0.05 * problem.rho_max(),
+            1e-6,
+            ["CLARABEL", "SCS"],
+            args.cvxpy_time_limit,
+        )
     if args.problem in ("ill-conditioned", "all"):
         d, labels = near_singular(6000, 512, 3)
         problem = L1Problem(d, SoftmaxCrossEntropy(labels, 3))
-        report("Ill-conditioned L1 softmax cross-entropy", problem, 1e-3 * problem.rho_max(), 1e-6, ["CLARABEL"],
-               args.cvxpy_time_limit, fista_alone=2000)
+        report(
+            "Ill-conditioned L1 softmax cross-entropy",
+            problem,
+            1e-3 * problem.rho_max(),
+            1e-6,
+            ["CLARABEL"],
+            args.cvxpy_time_limit,
+            fista_alone=2000,
+        )
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """Print the reproduction table (docs/reproduction.md) from the result files, beside the
 published numbers of tasks.md, so that no number in the docs is copied by hand.
 
-    python leaderboard/reproduction_table.py [--results leaderboard/results] [--methods a,b] [--splits test,ood-10x]
-                                             [--update docs/reproduction.md]
+    python leaderboard/reproduction_table.py [--results leaderboard/results] [--methods a,b]
+                                             [--splits test,ood-10x] [--update docs/reproduction.md]
 
 With --update, the table in that file whose header row is the one printed here is replaced in
 place (the docs are regenerated, never edited by hand).
@@ -42,10 +42,15 @@ def rows(results: Path) -> pd.DataFrame:
             if split == "train":
                 continue
             stat = metrics[metric]
-            records.append({
-                "task": doc["task"]["id"], "split": split, "metric": metric, "method": doc["method"]["name"],
-                "cell": f"{100 * stat['mean']:.1f} ± {100 * stat['std']:.1f} (n={stat['n']})",
-            })
+            records.append(
+                {
+                    "task": doc["task"]["id"],
+                    "split": split,
+                    "metric": metric,
+                    "method": doc["method"]["name"],
+                    "cell": f"{100 * stat['mean']:.1f} ± {100 * stat['std']:.1f} (n={stat['n']})",
+                }
+            )
     return pd.DataFrame.from_records(records)
 
 
@@ -71,20 +76,34 @@ def markdown_table(results: Path, methods: list[str], splits: list[str] | None) 
     frame = rows(results)
     if splits:
         frame = frame[frame.split.isin(splits)]
-    table = frame.pivot_table(index=["task", "split", "metric"], columns="method", values="cell", aggfunc="first")
+    table = frame.pivot_table(
+        index=["task", "split", "metric"], columns="method", values="cell", aggfunc="first"
+    )
     table = table.reindex(columns=methods).astype(object).fillna("no file")
-    table["published"] = [f"{p:.1f}" if (p := published(t, s)) is not None else "-" for t, s, _ in table.index]
+    table["published"] = [
+        f"{p:.1f}" if (p := published(t, s)) is not None else "-" for t, s, _ in table.index
+    ]
     return table.reset_index().to_markdown(index=False)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--results", type=Path, default=Path("leaderboard/results"))
-    parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated columns, in order")
-    parser.add_argument("--splits", default=None, help="comma-separated splits to keep (default: all but train)")
-    parser.add_argument("--update", type=Path, default=None, help="replace this file's table in place")
+    parser.add_argument(
+        "--methods", default=",".join(METHODS), help="comma-separated columns, in order"
+    )
+    parser.add_argument(
+        "--splits", default=None, help="comma-separated splits to keep (default: all but train)"
+    )
+    parser.add_argument(
+        "--update", type=Path, default=None, help="replace this file's table in place"
+    )
     args = parser.parse_args()
-    markdown = markdown_table(args.results, args.methods.split(","), args.splits.split(",") if args.splits else None)
+    markdown = markdown_table(
+        args.results, args.methods.split(","), args.splits.split(",") if args.splits else None
+    )
     if args.update:
         replace_table(args.update, markdown)
     else:

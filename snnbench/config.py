@@ -15,11 +15,12 @@ The resolved config is what goes into the result file, so a reader sees every va
 from __future__ import annotations
 
 import itertools
-import tomllib
 from dataclasses import dataclass
 from importlib.resources import files
 
-from snnbench.errors import UnknownNameError
+import tomllib
+
+from snnbench.errors import UnknownNameError, UsageError
 
 PRESETS = ("quick", "paper")
 
@@ -31,13 +32,54 @@ class ResolvedConfig:
     settings: dict
     grid: dict[str, list]
 
+    def with_overrides(self, overrides: dict) -> ResolvedConfig:
+        """Settings replaced by `--set key=value`: a fixed setting takes the value; a grid key
+        becomes a grid of that value (or of that list).  Only keys the config has are allowed."""
+        settings, grid = dict(self.settings), dict(self.grid)
+        for key, value in overrides.items():
+            if key in grid:
+                values = value if isinstance(value, list) and value else [value]
+                for v in values:
+                    check_type(key, v, grid[key][0])
+                grid[key] = values
+            elif key in settings:
+                check_type(key, value, settings[key])
+                settings[key] = value
+            else:
+                known = ", ".join(sorted([*settings, *grid]))
+                raise UsageError(f"no setting {key!r} to set; this config has: {known}")
+        return ResolvedConfig(settings, grid)
+
     def candidates(self) -> list[dict]:
         """Every grid point, merged over the settings, in a fixed order (the tie-break)."""
         keys = sorted(self.grid)
         return [
-            {**self.settings, **dict(zip(keys, values))}
+            {**self.settings, **dict(zip(keys, values, strict=False))}
             for values in itertools.product(*(self.grid[k] for k in keys))
         ]
+
+
+def check_type(key: str, value: object, like: object) -> None:
+    """A set value must have the type of the value it replaces (an int may replace a float)."""
+    numbers = (int, float)
+    same = type(value) is type(like) or (type(like) is float and type(value) is int)
+    if not same or (isinstance(like, numbers) and isinstance(value, bool)):
+        raise UsageError(f"--set {key}={value!r}: expected a {type(like).__name__} like {like!r}")
+
+
+def parse_setting(text: str) -> tuple[str, object]:
+    """`key=value`, the value in TOML syntax (1e-3, true, [1, 2], "text"); a bare word is a
+    string."""
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not key.isidentifier():
+        raise UsageError(
+            f"--set {text!r}: expected key=value, e.g. --set solver=cvxpy or --set lr=1e-3"
+        )
+    try:
+        return key, tomllib.loads(f"v = {value.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        return key, value.strip()
 
 
 def read_config(resource: str) -> dict:
@@ -51,7 +93,11 @@ def read_config(resource: str) -> dict:
 def deep_merge(base: dict, over: dict) -> dict:
     out = dict(base)
     for key, value in over.items():
-        out[key] = deep_merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+        out[key] = (
+            deep_merge(out[key], value)
+            if isinstance(value, dict) and isinstance(out.get(key), dict)
+            else value
+        )
     return out
 
 

@@ -5,7 +5,11 @@ class SnnbenchError(Exception):
     """Base class: a message written for the user, not for a debugger."""
 
 
-class UnknownNameError(SnnbenchError, KeyError):
+class UsageError(SnnbenchError):
+    """Bad input on the command line (a name, a value, a folder): exit code 2, before any work."""
+
+
+class UnknownNameError(UsageError, KeyError):
     """An unknown task, family, method or preset name; the message lists the valid ones."""
 
     def __init__(self, kind: str, name: str, valid: list[str]):

@@ -10,7 +10,9 @@ def accuracy(pred: torch.Tensor, y: torch.Tensor) -> float:
     return (pred == y).double().mean().item()
 
 
-def token_metrics(pred_sum: torch.Tensor, pred_carry: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+def token_metrics(
+    pred_sum: torch.Tensor, pred_carry: torch.Tensor, y: torch.Tensor
+) -> dict[str, float]:
     """Addition metrics; pred_* are (n, T), y is (n, T, 2) [sum digit, carry out].
 
     token_accuracy: positions where the sum digit and the carry are both right;

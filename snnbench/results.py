@@ -32,7 +32,9 @@ def summarize(runs: list[dict]) -> dict:
     """Per split and metric, and for spikes and times: mean, std, n over seeds."""
     metrics: dict[str, dict] = {}
     for split in runs[0]["metrics"]:
-        metrics[split] = {m: mean_std([r["metrics"][split][m] for r in runs]) for m in runs[0]["metrics"][split]}
+        metrics[split] = {
+            m: mean_std([r["metrics"][split][m] for r in runs]) for m in runs[0]["metrics"][split]
+        }
     return {
         "metrics": metrics,
         "spikes_per_sample": mean_std([r["spikes"]["per_sample"] for r in runs]),

@@ -41,7 +41,9 @@ class Verification:
 
     @property
     def exact(self) -> bool:
-        return self.chosen_claimed == self.chosen_rerun and all(a == b for _, _, a, b in self.comparisons)
+        return self.chosen_claimed == self.chosen_rerun and all(
+            a == b for _, _, a, b in self.comparisons
+        )
 
     @property
     def reproduces(self) -> bool:
@@ -57,22 +59,42 @@ def verify_seed(
 ) -> Verification:
     errors = [p for p in validate_file(path, data_dir) if p.level == "error"]
     if errors:
-        raise ResultFileError("cannot verify an invalid result file:\n  " + "\n  ".join(map(str, errors)))
+        raise ResultFileError(
+            "cannot verify an invalid result file:\n  " + "\n  ".join(map(str, errors))
+        )
     doc = json.loads(Path(path).read_text())
     claimed = next((r for r in doc["runs"] if r["seed"] == seed), None)
     if claimed is None:
         raise ResultFileError(f"{path} has no run for seed {seed}; it has seeds {doc['seeds']}")
-    method = get_method(doc["method"]["name"])
+    name = doc["method"]["name"]
+    method = get_method(name)
     task = get_task(doc["task"]["id"])
     notes = []
     if method.version != doc["method"]["version"]:
-        notes.append(f"installed {method.name} is version {method.version}, the file was made by version {doc['method']['version']}")
+        notes.append(
+            f"installed {name} is version {method.version}, "
+            f"the file was made by version {doc['method']['version']}"
+        )
     config = ResolvedConfig(doc["method"]["config"], doc["method"]["grid"])
-    preset = method.config(doc["method"]["preset"], task)
+    preset = method.config(doc["method"]["preset"], task.info)
     if (preset.settings, preset.grid) != (config.settings, config.grid):
-        notes.append(f"the file's config differs from today's {doc['method']['preset']!r} preset; re-running the file's config")
-    rerun = run_seed(method, task, task.load(data_dir), config.candidates(), sorted(config.grid), seed, progress)
-    result = Verification(str(path), seed, tolerance, claimed["chosen_hyperparameters"], rerun["chosen_hyperparameters"], notes=notes)
+        notes.append(
+            f"the file's config differs from today's {doc['method']['preset']!r} preset; "
+            "re-running the file's config"
+        )
+    method.check_config(config)
+    candidates = config.candidates()
+    rerun = run_seed(
+        method, name, task, task.load(data_dir), candidates, sorted(config.grid), seed, progress
+    )
+    result = Verification(
+        str(path),
+        seed,
+        tolerance,
+        claimed["chosen_hyperparameters"],
+        rerun["chosen_hyperparameters"],
+        notes=notes,
+    )
     for split, metrics in claimed["metrics"].items():
         for metric, value in metrics.items():
             result.comparisons.append((split, metric, value, rerun["metrics"][split][metric]))

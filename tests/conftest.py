@@ -14,7 +14,10 @@ SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 def mnist_test_files(tmp_path: Path) -> Path:
     """A private copy of the official t10k files (tests may corrupt it)."""
     if not (SHARED_MNIST / "t10k-images-idx3-ubyte.gz").is_file():
-        pytest.skip(f"official MNIST test files not found at {SHARED_MNIST} (shared/data/mnist is not part of the repo)")
+        pytest.skip(
+            f"official MNIST test files not found at {SHARED_MNIST} "
+            "(shared/data/mnist is not part of the repo)"
+        )
     for f in SHARED_MNIST.glob("t10k-*.gz"):
         shutil.copy(f, tmp_path / f.name)
     return tmp_path
@@ -32,8 +35,22 @@ def quick_run(tmp_path: Path):
     from snnbench.validate import validate_file
 
     def run(method: str, task: str) -> dict:
-        result = CliRunner().invoke(app, ["evaluate", "--method", method, "--task", task, "--preset", "quick",
-                                          "--seeds", "0", "--out", str(tmp_path)])
+        result = CliRunner().invoke(
+            app,
+            [
+                "evaluate",
+                "--method",
+                method,
+                "--task",
+                task,
+                "--preset",
+                "quick",
+                "--seeds",
+                "0",
+                "--out",
+                str(tmp_path),
+            ],
+        )
         assert result.exit_code == 0, result.output
         path = tmp_path / method / f"{task}.json"
         assert validate_file(path) == []

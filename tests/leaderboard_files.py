@@ -16,7 +16,8 @@ def committed(method: str, task: str) -> dict:
 
 
 def write(results: Path, doc: dict, folder: str | None = None) -> Path:
-    """Write doc under results/<folder>/<task>.json with its summary recomputed (so it stays valid)."""
+    """Write doc under results/<folder>/<task>.json with its summary recomputed
+    (so it stays valid)."""
     doc = copy.deepcopy(doc)
     doc["seeds"] = [r["seed"] for r in doc["runs"]]
     doc["summary"] = summarize(doc["runs"])

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from snnbench.methods import get_method
 from snnbench.methods import admm as admm_module
+from snnbench.methods import get_method
 from snnbench.methods.admm import ADMMRun, membrane_step
 from snnbench.methods.base import FitData
 from snnbench.tasks import get_task
@@ -21,10 +21,17 @@ def test_membrane_update_equals_brute_force(seed):
     rho, penalty = 0.2 + torch.rand(1, generator=g).item(), 3 * torch.rand(1, generator=g).item()
     curvature = 1 + 0.99**2
     z = membrane_step(best, curvature, a, rho, penalty, theta)
-    grid = torch.cat([torch.linspace(-3, 4, 70001, dtype=torch.float64), torch.tensor([theta, theta - 1e-6, theta - 1e-12])])
+    grid = torch.cat(
+        [
+            torch.linspace(-3, 4, 70001, dtype=torch.float64),
+            torch.tensor([theta, theta - 1e-6, theta - 1e-12]),
+        ]
+    )
 
     def cost(v, b, ai):
-        return 0.5 * rho * curvature * (v - b) ** 2 + 0.5 * penalty * (ai - (v >= theta).double()) ** 2
+        return (
+            0.5 * rho * curvature * (v - b) ** 2 + 0.5 * penalty * (ai - (v >= theta).double()) ** 2
+        )
 
     brute = cost(grid[None, :], best[:, None], a[:, None]).min(1).values
     ours = cost(z, best, a)
@@ -50,8 +57,12 @@ def small_run() -> list:
 def test_every_block_update_does_not_increase_the_lagrangian(small_run):
     for task_id, run in small_run:
         for it in range(4):
-            for block in (run.update_weights, run.update_spikes, run.update_membranes,
-                          lambda: run.update_readout_and_multipliers(-1)):  # -1: before any multiplier step
+            for block in (
+                run.update_weights,
+                run.update_spikes,
+                run.update_membranes,
+                lambda run=run: run.update_readout_and_multipliers(-1),
+            ):  # -1: before any multiplier step
                 before = run.residuals()["lagrangian"]
                 block()
                 after = run.residuals()["lagrangian"]
@@ -63,7 +74,9 @@ def test_admm_beats_chance_on_xor_t6_and_result_validates(quick_run):
     run = quick_run("admm", "first-last-xor-t6")
     assert run["metrics"]["test"]["accuracy"] >= 0.75
     trace = run["fit_info"]["trace"]
-    assert {"lagrangian", "readout_residual", "dynamics_residual", "spike_residual"} <= set(trace[0])
+    assert {"lagrangian", "readout_residual", "dynamics_residual", "spike_residual"} <= set(
+        trace[0]
+    )
     assert any("val_accuracy" in entry for entry in trace)
 
 
@@ -82,5 +95,5 @@ def test_streaming_in_chunks_gives_the_iterates_of_one_chunk(monkeypatch):
             run.update_membranes()
             run.update_readout_and_multipliers(it + config["warmup"])  # multipliers move too
         states.append([*run.w, run.w_out, *run.z, *(a.float() for a in run.a), run.lam])
-    for one, many in zip(*states):
+    for one, many in zip(*states, strict=False):
         assert torch.allclose(one, many, rtol=1e-4, atol=1e-5), float((one - many).abs().max())

@@ -27,8 +27,22 @@ def test_lif_forward_benchmark_runs_and_compares_every_simulator(capsys):
 
 def test_row_additions_benchmark_runs(capsys, monkeypatch):
     module = load_benchmark("row_additions")
-    monkeypatch.setattr("sys.argv", ["row_additions.py", "--width", "16", "--fan-in", "20", "--steps", "50",
-                                     "--per-step", "3", "--repeats", "1"])
+    monkeypatch.setattr(
+        "sys.argv",
+        [
+            "row_additions.py",
+            "--width",
+            "16",
+            "--fan-in",
+            "20",
+            "--steps",
+            "50",
+            "--per-step",
+            "3",
+            "--repeats",
+            "1",
+        ],
+    )
     module.main()
     out = capsys.readouterr().out
     assert out.count("| float32 |") == 2 and out.count("| float64 |") == 2, out

@@ -19,8 +19,23 @@ from snnbench.validate import validate_file
 runner = CliRunner()
 
 
-def evaluate(out: Path, method: str = "sg", task: str = "first-last-xor-t6", seeds: str = "0", *extra: str):
-    args = ["evaluate", "--method", method, "--task", task, "--preset", "quick", "--seeds", seeds, "--out", str(out), *extra]
+def evaluate(
+    out: Path, method: str = "sg", task: str = "first-last-xor-t6", seeds: str = "0", *extra: str
+):
+    args = [
+        "evaluate",
+        "--method",
+        method,
+        "--task",
+        task,
+        "--preset",
+        "quick",
+        "--seeds",
+        seeds,
+        "--out",
+        str(out),
+        *extra,
+    ]
     return runner.invoke(app, args)
 
 
@@ -40,7 +55,9 @@ def xor_result(tmp_path_factory) -> Path:
 @pytest.mark.parametrize("method", ["sg", "sg-snntorch", "sg-spikingjelly"])
 def test_each_baseline_end_to_end(tmp_path, method):
     if method == "sg-spikingjelly":
-        pytest.importorskip("spikingjelly", reason="spikingjelly is installed by `make install` with --no-deps")
+        pytest.importorskip(
+            "spikingjelly", reason="spikingjelly is installed by `make install` with --no-deps"
+        )
     result = evaluate(tmp_path, method, "first-last-xor-t6")
     assert result.exit_code == 0, result.output
     doc = load(tmp_path, method, "first-last-xor-t6")
@@ -57,7 +74,12 @@ def test_addition_end_to_end_reports_every_split_and_metric(tmp_path):
     doc = load(tmp_path, "sg", "add-b2")
     assert set(doc["summary"]["metrics"]) == {"train", "val", "test", "ood-2x", "ood-5x", "ood-10x"}
     assert set(doc["summary"]["metrics"]["ood-10x"]) == {
-        "token_accuracy", "sequence_accuracy", "sum_token_accuracy", "carry_token_accuracy", "teacher_forced_token_accuracy"}
+        "token_accuracy",
+        "sequence_accuracy",
+        "sum_token_accuracy",
+        "carry_token_accuracy",
+        "teacher_forced_token_accuracy",
+    }
     assert doc["runs"][0]["spikes"]["per_sample"] > 0
     assert "ood-10x" in result.output
 
@@ -66,21 +88,45 @@ def test_result_file_contents(xor_result):
     doc = json.loads(xor_result.read_text())
     assert doc["seeds"] == [0, 1] and [r["seed"] for r in doc["runs"]] == [0, 1]
     assert doc["summary"]["metrics"]["test"]["accuracy"]["n"] == 2
-    assert doc["method"]["grid"] == {"lr": [0.01]} and doc["runs"][0]["chosen_hyperparameters"] == {"lr": 0.01}
+    assert doc["method"]["grid"] == {"lr": [0.01]} and doc["runs"][0]["chosen_hyperparameters"] == {
+        "lr": 0.01
+    }
     assert "lr" not in doc["method"]["config"] and doc["method"]["config"]["p_last"] == 64
     assert len(doc["task"]["fingerprints"]) == 3
-    for key in ("snnbench", "git_commit", "python", "torch", "snntorch", "spikingjelly", "cvxpy", "cpu", "device"):
+    for key in (
+        "snnbench",
+        "git_commit",
+        "python",
+        "torch",
+        "snntorch",
+        "spikingjelly",
+        "cvxpy",
+        "cpu",
+        "device",
+    ):
         assert key in doc["environment"]
 
 
 BROKEN = {
-    "metric above 1": (lambda d: d["runs"][0]["metrics"]["test"].update(accuracy=1.5), "runs/0/metrics/test/accuracy"),
+    "metric above 1": (
+        lambda d: d["runs"][0]["metrics"]["test"].update(accuracy=1.5),
+        "runs/0/metrics/test/accuracy",
+    ),
     "missing field": (lambda d: d["method"].pop("config"), "method"),
     "seeds do not match": (lambda d: d.update(seeds=[0, 7]), "seeds"),
-    "summary edited": (lambda d: d["summary"]["metrics"]["test"]["accuracy"].update(mean=0.99), "summary/metrics/test/accuracy"),
-    "fingerprint of other data": (lambda d: d["task"]["fingerprints"].update(test="0" * 64), "task/fingerprints/test"),
+    "summary edited": (
+        lambda d: d["summary"]["metrics"]["test"]["accuracy"].update(mean=0.99),
+        "summary/metrics/test/accuracy",
+    ),
+    "fingerprint of other data": (
+        lambda d: d["task"]["fingerprints"].update(test="0" * 64),
+        "task/fingerprints/test",
+    ),
     "old task version": (lambda d: d["task"].update(version="v0"), "task/version"),
-    "hyperparameter off the grid": (lambda d: d["runs"][0]["chosen_hyperparameters"].update(lr=0.3), "runs/0/chosen_hyperparameters"),
+    "hyperparameter off the grid": (
+        lambda d: d["runs"][0]["chosen_hyperparameters"].update(lr=0.3),
+        "runs/0/chosen_hyperparameters",
+    ),
     "name escaping the folder": (lambda d: d["method"].update(name="../../etc"), "method/name"),
 }
 
@@ -107,10 +153,13 @@ def test_validate_malformed_json(tmp_path):
     assert result.exit_code == 1 and "not valid JSON" in result.output
 
 
-@pytest.mark.parametrize("args,name", [
-    (["--method", "nope", "--task", "add-b3"], "sg-snntorch"),
-    (["--method", "sg", "--task", "add-b4"], "first-last-xor-t14"),
-])
+@pytest.mark.parametrize(
+    "args,name",
+    [
+        (["--method", "nope", "--task", "add-b3"], "sg-snntorch"),
+        (["--method", "sg", "--task", "add-b4"], "first-last-xor-t14"),
+    ],
+)
 def test_unknown_names_exit_2_and_list_valid_ones(args, name):
     result = runner.invoke(app, ["evaluate", *args])
     assert result.exit_code == 2 and name in result.output
@@ -120,7 +169,9 @@ def test_listing_commands():
     tasks = runner.invoke(app, ["tasks"], terminal_width=200)
     assert tasks.exit_code == 0 and "smnist-mini-t784" in tasks.output
     methods = runner.invoke(app, ["methods"], terminal_width=200)
-    assert methods.exit_code == 0 and all(m in methods.output for m in ("sg", "sg-snntorch", "sg-spikingjelly"))
+    assert methods.exit_code == 0 and all(
+        m in methods.output for m in ("sg", "sg-snntorch", "sg-spikingjelly")
+    )
 
 
 def test_same_seed_same_numbers(tmp_path):
@@ -133,8 +184,22 @@ def test_same_seed_same_numbers(tmp_path):
 
 @pytest.mark.slow
 def test_killed_run_resumes_where_it_stopped(tmp_path):
-    args = [sys.executable, "-m", "snnbench.cli", "evaluate", "--method", "sg", "--task", "first-last-xor-t6",
-            "--preset", "quick", "--seeds", "0,1,2", "--out", str(tmp_path)]
+    args = [
+        sys.executable,
+        "-m",
+        "snnbench.cli",
+        "evaluate",
+        "--method",
+        "sg",
+        "--task",
+        "first-last-xor-t6",
+        "--preset",
+        "quick",
+        "--seeds",
+        "0,1,2",
+        "--out",
+        str(tmp_path),
+    ]
     path = tmp_path / "sg" / "first-last-xor-t6.json"
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
@@ -177,11 +242,11 @@ def test_resume_refuses_a_damaged_file(xor_result, tmp_path):
 
 
 def test_smooth_solver_option_reaches_the_solves_and_the_file(tmp_path):
-    result = evaluate(tmp_path, "recon", "add-b2", "0", "--smooth-solver", "barrier")
+    result = evaluate(tmp_path, "recon", "add-b2", "0", "--set", "smooth_solver=barrier")
     assert result.exit_code == 0, result.output
     doc = load(tmp_path, "recon", "add-b2")
     assert doc["method"]["config"]["smooth_solver"] == "barrier"
     solves = {s["head"]: s for s in doc["runs"][0]["fit_info"]["solves"]}
     assert solves["sum"]["solver"] == "barrier" and solves["sum"]["converged"]
-    bad = evaluate(tmp_path, "recon", "add-b2", "0", "--smooth-solver", "newton")
-    assert bad.exit_code == 2 and "auto, barrier or fista" in bad.output
+    bad = evaluate(tmp_path, "recon", "add-b2", "0", "--set", "smooth_solver=newton")
+    assert bad.exit_code == 2 and "auto, barrier, fista" in bad.output

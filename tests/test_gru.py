@@ -1,4 +1,5 @@
-"""gru, the ANN reference: size comparable to sg's networks, step API = forward, marked non-spiking."""
+"""gru, the ANN reference: size comparable to sg's networks, step API = forward,
+marked non-spiking."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from snnbench.tasks import get_task
 @pytest.mark.parametrize("task_id", ["first-last-xor-t8", "add-b3", "smnist-mini-t4"])
 def test_paper_gru_has_about_the_parameters_of_the_paper_sg_network(task_id):
     task = get_task(task_id)
-    sg = LIFNetwork(network_spec(task, get_method("sg").config("paper", task).settings)).num_parameters
+    sg = LIFNetwork(
+        network_spec(task, get_method("sg").config("paper", task).settings)
+    ).num_parameters
     hidden = get_method("gru").config("paper", task).settings["hidden"]
     gru = GRUNetwork(GRUSpec(task.n_in, task.n_out, hidden, task.kind == "token")).num_parameters
     assert 0.8 < gru / sg < 1.2, (gru, sg)

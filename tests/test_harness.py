@@ -1,17 +1,24 @@
-"""The harness: autoregressive carry feeding, selection on val, and rejection of bad models."""
+"""The harness: autoregressive carry feeding, selection on val, networks rebuilt from plain
+data, and every hostile method output refused or made harmless."""
 
 from __future__ import annotations
 
+import dataclasses
+
+import numpy as np
 import pytest
 import torch
 
 from snnbench.errors import MethodOutputError
-from snnbench.harness import autoregressive_predictions, run_seed, score
-from snnbench.methods.base import FitData, Method, network_spec
+from snnbench.harness import run_seed
+from snnbench.methods.base import Fit, Method, network_spec
 from snnbench.models.lif import LIFNetwork
 from snnbench.tasks import get_task
+from snnbench.tasks.addition import autoregressive_predictions
+from snnbench.tasks.base import Task
 
 QUICK = {"depth": 2, "p_rec": 8, "p_last": 8}
+XOR = get_task("first-last-xor-t6")
 
 
 class RecordingNetwork(LIFNetwork):
@@ -28,9 +35,9 @@ class RecordingNetwork(LIFNetwork):
 def test_autoregressive_evaluation_feeds_back_the_predicted_carry():
     task = get_task("add-b3")
     split = task.load()["ood-2x"]
-    net = RecordingNetwork(network_spec(task, QUICK))
+    net = RecordingNetwork(network_spec(task.info, QUICK))
     net.seen = []
-    _, pred_carry, _ = autoregressive_predictions(net, split, task, "test")
+    _, pred_carry, _ = autoregressive_predictions(task, net, split)
     assert len(net.seen) == split.steps == 11
     a, b = split.extras["a"], split.extras["b"]
     for t, x_t in enumerate(net.seen):
@@ -44,8 +51,28 @@ def test_autoregressive_evaluation_feeds_back_the_predicted_carry():
     assert pred_carry[:, 3].eq(1).all()
 
 
+def test_teacher_forced_inputs_are_the_autoregressive_encoding_with_true_carries():
+    """One input encoding: stepping the true carries reproduces the split's inputs exactly."""
+    task = get_task("add-b5")
+    split = task.load()["val"]
+    net = RecordingNetwork(network_spec(task.info, QUICK))
+    net.seen = []
+    autoregressive_predictions(task, net, split)
+    assert torch.equal(net.seen[0], torch.from_numpy(split.x[:, 0]))  # carry 0 at t = 0
+    for t in range(split.steps):
+        assert torch.equal(net.seen[t][:, :2], torch.from_numpy(split.x[:, t, :2]))
+
+
+def constant(info, config) -> LIFNetwork:
+    """Predicts class config["which"] (default 0) for every input."""
+    net = LIFNetwork(network_spec(info, QUICK))
+    with torch.no_grad():
+        net.readout.bias[config.get("which", 0)] = 1.0
+    return net
+
+
 class FixedMethod(Method):
-    """Returns networks chosen by the test; records what it was given."""
+    """Returns what `make(data, config)` gives; records what it was given."""
 
     name = "fixed"
     config_resource = "snnbench.methods:configs/sg.toml"
@@ -55,66 +82,157 @@ class FixedMethod(Method):
 
     def fit(self, data, config, seed):
         self.given.append(data)
-        return self.make(data.task, config)
+        return self.make(data, config)
 
 
-def test_wrong_shape_is_a_clear_error():
-    task = get_task("first-last-xor-t6")
-    wrong = lambda t, c: LIFNetwork(network_spec(get_task("add-b3"), QUICK))  # noqa: E731
+def run(make, grid=None, keys=()) -> dict:
+    return run_seed(
+        FixedMethod(make), "fixed", XOR, XOR.load(), grid or [dict(QUICK)], list(keys), 0
+    )
+
+
+def test_wrong_shape_or_type_is_a_clear_error():
+    wrong = lambda d, c: Fit.of(LIFNetwork(network_spec(get_task("add-b3").info, QUICK)))  # noqa: E731
     with pytest.raises(MethodOutputError, match="n_in=3, n_out=5.*needs n_in=2, n_out=2"):
-        run_seed(FixedMethod(wrong), task, task.load(), [dict(QUICK)], [], 0)
-    with pytest.raises(MethodOutputError, match="expected an snnbench LIFNetwork"):
-        run_seed(FixedMethod(lambda t, c: torch.nn.Linear(2, 2)), task, task.load(), [dict(QUICK)], [], 0)
+        run(wrong)
+    with pytest.raises(MethodOutputError, match="expected a snnbench Fit"):
+        run(lambda d, c: torch.nn.Linear(2, 2))
+    with pytest.raises(MethodOutputError, match="expected a snnbench Fit"):
+        run(lambda d, c: constant(d.task, c))  # a network object, not its plain data
 
 
-def test_selection_uses_val_and_the_method_never_sees_test():
-    """Two grid points: the one that is better on val wins, whatever it scores on test."""
-    task = get_task("first-last-xor-t6")
-    splits = task.load()
-
-    def make(t, config):
-        net = LIFNetwork(network_spec(t, QUICK))
-        with torch.no_grad():
-            net.readout.bias[config["which"]] = 1.0  # constant prediction: class `which`
-        return net
-
-    method = FixedMethod(make)
-    run = run_seed(method, task, splits, [{**QUICK, "which": 0}, {**QUICK, "which": 1}], ["which"], 0)
+def test_selection_uses_val_and_the_method_gets_read_only_copies_without_test():
+    """Two grid points: the one better on val wins; the method holds copies, never the
+    harness's splits, and a task description with no loader."""
+    splits = XOR.load()
+    method = FixedMethod(lambda d, c: Fit.of(constant(d.task, c)))
+    grid = [{**QUICK, "which": 0}, {**QUICK, "which": 1}]
+    result = run_seed(method, "fixed", XOR, splits, grid, ["which"], 0)
     for data in method.given:
-        assert not hasattr(data, "test")
-        assert data.train is splits["train"] and data.val is splits["val"]
-    assert [s["val_score"] for s in run["selection"]] == [0.5, 0.5]  # balanced: a tie
-    assert run["chosen_hyperparameters"] == {"which": 0}  # ties keep the first grid point
-    assert run["metrics"]["test"]["accuracy"] == 0.5
-    assert set(run["metrics"]) == {"train", "val", "test"}
+        assert {f.name for f in dataclasses.fields(data)} == {"task", "train", "val", "progress"}
+        assert not isinstance(data.task, Task) and not hasattr(data.task, "load")
+        assert data.train is not splits["train"] and data.val is not splits["val"]
+        assert np.array_equal(data.val.x, splits["val"].x)
+        assert not data.val.x.flags.writeable and not data.train.y.flags.writeable
+        with pytest.raises(ValueError, match="read-only"):
+            data.val.y[:] = 0
+    assert [s["val_score"] for s in result["selection"]] == [0.5, 0.5]  # balanced: a tie
+    assert result["chosen_hyperparameters"] == {"which": 0}  # ties keep the first grid point
+    assert result["metrics"]["test"]["accuracy"] == 0.5
+    assert set(result["metrics"]) == {"train", "val", "test"}
+
+
+def test_a_method_that_edits_its_val_copy_is_scored_on_the_true_val():
+    """Hostile: re-enable writes on the given val labels and make them all 0 (what the
+    constant predictor says).  The harness scores its own val: 0.5, not 1.0."""
+
+    def edit_val(data, config):
+        data.val.y.flags.writeable = True  # allowed on a copy that owns its memory
+        data.val.y[:] = 0
+        data.val.x.flags.writeable = True
+        data.val.x[:] = 0
+        return Fit.of(constant(data.task, config))
+
+    splits = XOR.load()
+    before = splits["val"].fingerprint()
+    result = run_seed(FixedMethod(edit_val), "fixed", XOR, splits, [dict(QUICK)], [], 0)
+    assert result["selection"][0]["val_score"] == 0.5
+    assert result["metrics"]["val"]["accuracy"] == 0.5
+    assert splits["val"].fingerprint() == before
+
+
+class Cheater(LIFNetwork):
+    """Hostile: `run` returns the right labels (smuggled in from the split it is given)."""
+
+    def run(self, x, batch_size=None, engine="gemm"):
+        out = super().run(x, batch_size, engine)
+        labels = (x[:, 0].argmax(-1) ^ x[:, -1].argmax(-1)).long()  # first XOR last: the answer
+        logits = torch.nn.functional.one_hot(labels, 2).float()
+        return out._replace(logits=logits)
+
+
+def test_an_overridden_network_changes_nothing():
+    """A subclass with its own `run` scores like the canonical network with its weights."""
+    cheat = Cheater(network_spec(XOR.info, QUICK))
+    assert cheat.run(torch.from_numpy(XOR.load()["test"].x)).logits.argmax(-1).float().mean() > 0
+    honest = run(lambda d, c: Fit.of(constant(d.task, c)))
+    cheated = run(lambda d, c: Fit.of(Cheater(network_spec(d.task, QUICK))))
+    assert cheated["metrics"]["test"]["accuracy"] == 0.5  # zero weights: a constant prediction
+    assert honest["metrics"]["test"] == cheated["metrics"]["test"]
+
+
+class SneakyTensor(torch.Tensor):
+    pass
+
+
+@pytest.mark.parametrize(
+    "tamper, message",
+    [
+        (lambda f: Fit(f.spec, {**f.weights, "extra": torch.zeros(1)}, None), "unexpected"),
+        (lambda f: Fit(f.spec, {k: v[:1] for k, v in f.weights.items()}, None), "shape"),
+        (
+            lambda f: Fit(
+                f.spec, {k: v.as_subclass(SneakyTensor) for k, v in f.weights.items()}, None
+            ),
+            "plain torch.Tensor",
+        ),
+        (
+            lambda f: Fit(f.spec, {k: v.half() for k, v in f.weights.items()}, None),
+            "float32 or float64",
+        ),
+        (lambda f: Fit(f.spec, {k: v / 0 for k, v in f.weights.items()}, None), "non-finite"),
+        (lambda f: Fit({**f.spec, "p_last": "8"}, f.weights, None), "must be of type int"),
+        (lambda f: Fit({**f.spec, "kind": "transformer"}, f.weights, None), "unknown network kind"),
+        (lambda f: Fit({**f.spec, "surprise": 1}, f.weights, None), "unknown fields"),
+        (lambda f: Fit(f.spec, f.weights, {"gap": float("nan")}), "finite JSON"),
+        (lambda f: Fit(f.spec, f.weights, {"object": object()}), "finite JSON"),
+    ],
+)
+def test_malformed_fits_are_refused(tamper, message):
+    with pytest.raises(MethodOutputError, match=message):
+        run(lambda d, c: tamper(Fit.of(constant(d.task, c))))
+
+
+def test_the_recorded_hyperparameters_are_the_harness_grid_points():
+    """A method that yields a config outside the grid (or edits the one it got) is refused."""
+
+    class Liar(FixedMethod):
+        def fit_grid(self, data, configs, seed):
+            for config in configs:
+                config["which"] = 7  # claims a grid point that was never searched
+                yield config, Fit.of(constant(data.task, {"which": 0}))
+
+    grid = [{**QUICK, "which": 0}, {**QUICK, "which": 1}]
+    with pytest.raises(MethodOutputError, match="not a grid point"):
+        run_seed(Liar(None), "liar", XOR, XOR.load(), grid, ["which"], 0)
 
 
 def test_a_perfect_val_score_ends_the_grid_search(monkeypatch):
     """Ties keep the earlier point, so after a perfect val score later points are not trained."""
     import snnbench.harness as harness
 
-    task = get_task("first-last-xor-t6")
     grid = [{**QUICK, "which": 0}, {**QUICK, "which": 1}]
-    full = FixedMethod(lambda t, c: LIFNetwork(network_spec(t, QUICK)))
-    run_seed(full, task, task.load(), grid, ["which"], 0)
+    make = lambda d, c: Fit.of(constant(d.task, {}))  # noqa: E731
+    full = FixedMethod(make)
+    run_seed(full, "fixed", XOR, XOR.load(), grid, ["which"], 0)
     assert len(full.given) == 2
     monkeypatch.setattr(harness, "PERFECT", 0.5)  # a constant predictor scores 0.5 on balanced val
-    short = FixedMethod(lambda t, c: LIFNetwork(network_spec(t, QUICK)))
-    run = run_seed(short, task, task.load(), grid, ["which"], 0)
-    assert len(short.given) == 1 and run["chosen_hyperparameters"] == {"which": 0}
-    assert len(run["selection"]) == 1
+    short = FixedMethod(make)
+    result = run_seed(short, "fixed", XOR, XOR.load(), grid, ["which"], 0)
+    assert len(short.given) == 1 and result["chosen_hyperparameters"] == {"which": 0}
+    assert len(result["selection"]) == 1
 
 
 def test_scores_come_from_the_harness_forward_pass():
     """A perfect readout built by hand scores 1.0: the harness runs the network itself."""
-    task = get_task("first-last-xor-t6")
-    split = task.load()["test"]
-    net = LIFNetwork(network_spec(task, {"depth": 2, "p_rec": 2, "p_last": 2, "branches": 1, "beta": 0.0}))
+    split = XOR.load()["test"]
+    spec = {"depth": 2, "p_rec": 2, "p_last": 2, "branches": 1, "beta": 0.0}
+    net = LIFNetwork(network_spec(XOR.info, spec))
     # neuron 0 fires on bit 1 at the current step; with beta = 0 features are the last bit only
     with torch.no_grad():
         net.hidden[0][0] = torch.tensor([[0.0, 1.0], [1.0, 0.0]])
         net.readout.weight[:] = torch.tensor([[0.0, 1.0], [1.0, 0.0]])  # predict the last bit
-    result = score(net, split, task, "test")
+    result = XOR.score(net, split)
     last_bit = split.x[:, -1].argmax(-1)
-    assert result.metrics["accuracy"] == pytest.approx(float(((last_bit == split.y)).mean()))
+    assert result.metrics["accuracy"] == pytest.approx(float((last_bit == split.y).mean()))
     assert result.spikes_per_sample == pytest.approx(float(split.x.sum(axis=(1, 2)).mean()))

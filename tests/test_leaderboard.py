@@ -32,18 +32,34 @@ def rows_of(html: str, split: str) -> list[list[str]]:
     """The text of each body row of one split's ranking table."""
     table = html.split(f'data-split="{split}"', 1)[1].split("</table>", 1)[0]
     body = table.split("<tbody>", 1)[1]
-    return [[re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.DOTALL)]
-            for row in re.findall(r"<tr>(.*?)</tr>", body, re.DOTALL)]
+    return [
+        [
+            re.sub(r"<[^>]+>", "", c).strip()
+            for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.DOTALL)
+        ]
+        for row in re.findall(r"<tr>(.*?)</tr>", body, re.DOTALL)
+    ]
 
 
 def test_site_has_index_task_method_pages_plots_and_local_assets(site: Path):
-    for page in ("index.html", "tasks/first-last-xor-t8.html", "tasks/first-last-xor-t6.html", "methods/recon.html",
-                 "methods/sg.html", "methods/weak-one-seed.html", "plots/first-last-xor.svg", "static/sort.js", "static/style.css"):
+    for page in (
+        "index.html",
+        "tasks/first-last-xor-t8.html",
+        "tasks/first-last-xor-t6.html",
+        "methods/recon.html",
+        "methods/sg.html",
+        "methods/weak-one-seed.html",
+        "plots/first-last-xor.svg",
+        "static/sort.js",
+        "static/style.css",
+    ):
         assert (site / page).is_file(), page
     for html in site.rglob("*.html"):
         text = html.read_text()
         head = text.split("</head>")[0]
-        assert not re.search(r'(src|href)="(https?:)?//', head), html  # CSS and JS come from static/
+        assert not re.search(r'(src|href)="(https?:)?//', head), (
+            html
+        )  # CSS and JS come from static/
         assert "snnbench 0." in text and "commit" in text  # footer
     assert "<svg" in (site / "plots" / "first-last-xor.svg").read_text()
 
@@ -53,20 +69,37 @@ def test_tables_rank_by_the_primary_metric_and_flag_few_seeds(site: Path):
     assert [r[1] for r in rows] == ["recon", "sg", "weak-one-seed"]
     assert [r[0] for r in rows] == ["1", "2", "3"]
     recon, sg = committed("recon", "first-last-xor-t8"), committed("sg", "first-last-xor-t8")
-    assert rows[0][4].startswith(f"{100 * recon['summary']['metrics']['test']['accuracy']['mean']:.1f}")
-    assert rows[1][4].startswith(f"{100 * sg['summary']['metrics']['test']['accuracy']['mean']:.1f}")
+    assert rows[0][4].startswith(
+        f"{100 * recon['summary']['metrics']['test']['accuracy']['mean']:.1f}"
+    )
+    assert rows[1][4].startswith(
+        f"{100 * sg['summary']['metrics']['test']['accuracy']['mean']:.1f}"
+    )
     assert "fewer than 3 seeds" in rows[2][5] and "fewer than" not in rows[0][5]
 
 
 def test_ranking_shares_ranks_on_ties_and_never_mixes_groups():
-    base = dict(task="t", split="test", primary_metric="accuracy", metric="accuracy", preset="paper", params=1.0, spiking=True,
-                method_version="1", spikes_per_sample=0.0, train_seconds=0.0, std=0.0)
-    frame = pd.DataFrame([
-        {**base, "method": "a", "slug": "a", "group": "v1-x", "mean": 0.9, "n": 3},
-        {**base, "method": "b", "slug": "b", "group": "v1-x", "mean": 0.9, "n": 3},
-        {**base, "method": "c", "slug": "c", "group": "v1-x", "mean": 0.5, "n": 2},
-        {**base, "method": "d", "slug": "d", "group": "v0-y", "mean": 1.0, "n": 3},
-    ])
+    base = dict(
+        task="t",
+        split="test",
+        primary_metric="accuracy",
+        metric="accuracy",
+        preset="paper",
+        params=1.0,
+        spiking=True,
+        method_version="1",
+        spikes_per_sample=0.0,
+        train_seconds=0.0,
+        std=0.0,
+    )
+    frame = pd.DataFrame(
+        [
+            {**base, "method": "a", "slug": "a", "group": "v1-x", "mean": 0.9, "n": 3},
+            {**base, "method": "b", "slug": "b", "group": "v1-x", "mean": 0.9, "n": 3},
+            {**base, "method": "c", "slug": "c", "group": "v1-x", "mean": 0.5, "n": 2},
+            {**base, "method": "d", "slug": "d", "group": "v0-y", "mean": 1.0, "n": 3},
+        ]
+    )
     table = ranking(frame, "t", "v1-x", "test")
     assert list(table.method) == ["a", "b", "c"] and list(table["rank"]) == [1, 1, 3]
     assert list(table.few_seeds) == [False, False, True]
@@ -80,7 +113,9 @@ def test_an_invalid_file_stops_the_build_with_file_and_reason(tmp_path: Path):
     path = results / "broken" / "first-last-xor-t6.json"
     path.parent.mkdir()
     path.write_text(json.dumps(bad))
-    result = runner.invoke(app, ["leaderboard", "build", "--results", str(results), "--out", str(tmp_path / "site")])
+    result = runner.invoke(
+        app, ["leaderboard", "build", "--results", str(results), "--out", str(tmp_path / "site")]
+    )
     assert result.exit_code == 1
     assert str(path) in result.output and "runs/0/metrics/test/accuracy" in result.output
     assert not (tmp_path / "site").exists()
@@ -95,8 +130,12 @@ def test_results_of_another_task_version_are_refused(tmp_path: Path):
 
 
 def test_untrusted_names_descriptions_and_links_are_text(tmp_path: Path):
-    evil = renamed(committed("recon", "first-last-xor-t6"), "<script>alert(1)</script>",
-                   description='<img src=x onerror="alert(2)">', paper="javascript:alert(3) and https://example.org/p?a=1&b=2")
+    evil = renamed(
+        committed("recon", "first-last-xor-t6"),
+        "<script>alert(1)</script>",
+        description='<img src=x onerror="alert(2)">',
+        paper="javascript:alert(3) and https://example.org/p?a=1&b=2",
+    )
     write(tmp_path / "results", evil, folder="evil")
     site = build_site(tmp_path / "results", tmp_path / "site")
     pages = {p: p.read_text() for p in site.rglob("*.html")}
@@ -109,7 +148,9 @@ def test_untrusted_names_descriptions_and_links_are_text(tmp_path: Path):
     assert len(method_pages) == 1 and re.fullmatch(r"[a-z0-9._-]+\.html", method_pages[0].name)
 
 
-@pytest.mark.parametrize("name", ["../../escaped", "/etc/passwd", "..", "a/../../b", "C:\\x", "..\\..\\x"])
+@pytest.mark.parametrize(
+    "name", ["../../escaped", "/etc/passwd", "..", "a/../../b", "C:\\x", "..\\..\\x"]
+)
 def test_names_that_would_leave_the_output_folder_are_rejected(tmp_path: Path, name: str):
     assert escapes_folder(name)
     write(tmp_path / "results", renamed(committed("recon", "first-last-xor-t6"), name), folder="x")
@@ -128,7 +169,9 @@ def test_slugs_and_links():
     assert page_slug("recon") == "recon"
     assert page_slug("My Method") != page_slug("my-method")
     assert re.fullmatch(r"[a-z0-9._-]+", page_slug("<script>alert(1)</script>"))
-    assert http_links("see https://a.org/x, javascript:alert(1) data:text/html,hi") == ["https://a.org/x"]
+    assert http_links("see https://a.org/x, javascript:alert(1) data:text/html,hi") == [
+        "https://a.org/x"
+    ]
 
 
 def test_two_files_for_the_same_method_and_task_are_refused(tmp_path: Path):
@@ -142,8 +185,22 @@ def test_two_files_for_the_same_method_and_task_are_refused(tmp_path: Path):
 @pytest.fixture(scope="module")
 def quick_result(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("quick")
-    result = runner.invoke(app, ["evaluate", "--method", "recon", "--task", "first-last-xor-t6", "--preset", "quick",
-                                 "--seeds", "0", "--out", str(out)])
+    result = runner.invoke(
+        app,
+        [
+            "evaluate",
+            "--method",
+            "recon",
+            "--task",
+            "first-last-xor-t6",
+            "--preset",
+            "quick",
+            "--seeds",
+            "0",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     return out / "recon" / "first-last-xor-t6.json"
 
@@ -172,13 +229,20 @@ def test_the_ann_reference_is_marked_and_shows_no_spike_count(tmp_path: Path):
     for run in ann["runs"]:
         run["model"]["spiking"] = False
     write(tmp_path / "results", ann)
-    write(tmp_path / "results", scaled(committed("recon", "first-last-xor-t6"), 0.9))  # below the ANN
+    write(
+        tmp_path / "results", scaled(committed("recon", "first-last-xor-t6"), 0.9)
+    )  # below the ANN
     site = build_site(tmp_path / "results", tmp_path / "site")
     rows = rows_of((site / "tasks" / "first-last-xor-t6.html").read_text(), "test")
     marked = {r[1]: r for r in rows}
-    assert "ANN reference" in marked["some-ann ANN reference"][1] and "n/a (ANN)" in marked["some-ann ANN reference"]
+    assert (
+        "ANN reference" in marked["some-ann ANN reference"][1]
+        and "n/a (ANN)" in marked["some-ann ANN reference"]
+    )
     assert "ANN" not in " ".join(marked["recon"])
-    assert marked["some-ann ANN reference"][0] == "ref" and marked["recon"][0] == "1"  # only SNNs are ranked
+    assert (
+        marked["some-ann ANN reference"][0] == "ref" and marked["recon"][0] == "1"
+    )  # only SNNs are ranked
     index = (site / "index.html").read_text()
     leader = index.split('href="tasks/first-last-xor-t6.html"', 1)[1].split("</tr>", 1)[0]
     assert "recon" in leader and "some-ann" not in leader
@@ -190,6 +254,8 @@ def test_scores_of_an_older_method_version_are_flagged(tmp_path: Path):
     write(tmp_path / "results", old)
     write(tmp_path / "results", committed("sg", "first-last-xor-t6"))
     site = build_site(tmp_path / "results", tmp_path / "site")
-    rows = {r[1]: r for r in rows_of((site / "tasks" / "first-last-xor-t6.html").read_text(), "test")}
+    rows = {
+        r[1]: r for r in rows_of((site / "tasks" / "first-last-xor-t6.html").read_text(), "test")
+    }
     assert rows["recon"][2].startswith("v0") and "code is now v" in rows["recon"][2]
     assert "code is now" not in rows["sg"][2]

@@ -23,17 +23,25 @@ def test_there_are_committed_results():
 
 
 def current_version_solves() -> list[tuple[str, dict]]:
-    """Every readout solve recorded in committed files made by the installed version of their method."""
+    """Every readout solve recorded in committed files made by the installed version
+    of their method."""
     from snnbench.methods import get_method
 
     solves = []
     for path in RESULTS:
         doc = json.loads(path.read_text())
-        if doc["method"]["name"] in ("recon", "sg-recon", "recon-sg") and \
-                doc["method"]["version"] == get_method(doc["method"]["name"]).version:
+        if (
+            doc["method"]["name"] in ("recon", "sg-recon", "recon-sg")
+            and doc["method"]["version"] == get_method(doc["method"]["name"]).version
+        ):
             for run in doc["runs"]:
                 for solve in run.get("fit_info", {}).get("solves", []):
-                    solves.append((f"{path.parent.name}/{path.stem} seed {run['seed']} {solve['head']}", solve))
+                    solves.append(
+                        (
+                            f"{path.parent.name}/{path.stem} seed {run['seed']} {solve['head']}",
+                            solve,
+                        )
+                    )
     return solves
 
 
@@ -41,6 +49,9 @@ def test_committed_readouts_of_the_current_versions_are_certified():
     """docs/reproduction.md says every current recon-family readout is a certified optimum."""
     solves = current_version_solves()
     assert solves, "no committed result file of a current recon-family version"
-    uncertified = [f"{name}: {s['solver']} rel gap {s['rel_gap']:.1e}" for name, s in solves
-                   if not (s["converged"] and 0 <= s["rel_gap"] <= 1e-6)]
+    uncertified = [
+        f"{name}: {s['solver']} rel gap {s['rel_gap']:.1e}"
+        for name, s in solves
+        if not (s["converged"] and 0 <= s["rel_gap"] <= 1e-6)
+    ]
     assert uncertified == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -12,7 +13,9 @@ from snnbench.models.lif import LIFNetwork, LIFSpec
 
 
 def make_net(features="spike", every_step=True, dtype=torch.float32, seed=1, depth=4) -> LIFNetwork:
-    spec = LIFSpec(n_in=3, n_out=4, depth=depth, p_rec=32, p_last=64, features=features, every_step=every_step)
+    spec = LIFSpec(
+        n_in=3, n_out=4, depth=depth, p_rec=32, p_last=64, features=features, every_step=every_step
+    )
     net = LIFNetwork(spec).to(dtype)
     net.init_hidden(torch.Generator().manual_seed(seed))
     torch.nn.init.normal_(net.readout.weight, generator=torch.Generator().manual_seed(seed))
@@ -21,7 +24,18 @@ def make_net(features="spike", every_step=True, dtype=torch.float32, seed=1, dep
 
 def test_one_neuron_by_hand():
     """beta = 0.5, theta = 1: soft reset by subtraction, no delay, spike at u >= theta."""
-    spec = LIFSpec(n_in=1, n_out=1, depth=2, p_rec=1, p_last=1, branches=1, beta=0.5, theta=1.0, features="analog", every_step=True)
+    spec = LIFSpec(
+        n_in=1,
+        n_out=1,
+        depth=2,
+        p_rec=1,
+        p_last=1,
+        branches=1,
+        beta=0.5,
+        theta=1.0,
+        features="analog",
+        every_step=True,
+    )
     net = LIFNetwork(spec)
     with torch.no_grad():
         net.hidden[0].fill_(1.0)
@@ -31,13 +45,15 @@ def test_one_neuron_by_hand():
     assert net.spike_trains(x)[0][:, 0, 0].tolist() == [0, 0, 1, 1, 0, 0]
     r = net.features(x)[0, :, 0]
     assert torch.allclose(r, torch.tensor([0.6, 0.9, 0.15, 1.575, 0.7875, -1.60625]))
-    membrane = LIFNetwork(LIFSpec(**{**spec.to_dict(), "features": "membrane"}))
+    membrane = LIFNetwork(dataclasses.replace(spec, features="membrane"))
     membrane.load_state_dict(net.state_dict())
     assert membrane.features(x)[0, :, 0].tolist() == [1, 1, 1, 1, 1, 0]
 
 
 def test_threshold_is_inclusive():
-    spec = LIFSpec(n_in=1, n_out=1, depth=2, p_rec=1, p_last=1, branches=1, beta=0.5, every_step=True)
+    spec = LIFSpec(
+        n_in=1, n_out=1, depth=2, p_rec=1, p_last=1, branches=1, beta=0.5, every_step=True
+    )
     net = LIFNetwork(spec)
     with torch.no_grad():
         net.hidden[0].fill_(1.0)
@@ -100,20 +116,25 @@ def test_same_weights_same_spikes_in_every_simulator(library, features, dtype):
     if library == "snntorch":
         from snnbench.baselines.sg_snntorch import SnntorchLIF as Twin
     else:
-        pytest.importorskip("spikingjelly", reason="spikingjelly is installed by `make install` with --no-deps")
+        pytest.importorskip(
+            "spikingjelly", reason="spikingjelly is installed by `make install` with --no-deps"
+        )
         from snnbench.baselines.sg_spikingjelly import SpikingjellyLIF as Twin
     net = make_net(features, True, dtype)
     x = torch.rand(64, 12, 3, dtype=dtype, generator=torch.Generator().manual_seed(0)) * 1.5
     twin = Twin.from_network(net)
     ours, theirs = net.spike_trains(x), twin.spike_trains(x)
     assert len(ours) == len(theirs) == 3
-    for layer, (a, b) in enumerate(zip(ours, theirs)):
+    for layer, (a, b) in enumerate(zip(ours, theirs, strict=False)):
         assert a.sum() > 0, "a silent layer would prove nothing"
         assert torch.equal(a, b.to(a.dtype)), f"layer {layer}: {int((a != b).sum())} spikes differ"
     # snntorch keeps beta as a float32 buffer, so float64 analog features differ by ~1e-5.
     assert torch.allclose(twin(x), net(x), atol=1e-3)
     back = twin.to_network()
-    assert all(torch.equal(a, b) for a, b in zip(back.state_dict().values(), net.state_dict().values()))
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(back.state_dict().values(), net.state_dict().values(), strict=False)
+    )
 
 
 @pytest.mark.parametrize("engine, depth", [("gemm", 2), ("events", 3)])
@@ -123,7 +144,9 @@ def test_one_input_networks_multiply_bit_for_bit(engine, depth):
     reference computes them with torch.matmul), and its spikes are snntorch's."""
     from snnbench.baselines.sg_snntorch import SnntorchLIF
 
-    spec = LIFSpec(n_in=1, n_out=2, depth=depth, p_rec=8, p_last=24, features="analog", every_step=True)
+    spec = LIFSpec(
+        n_in=1, n_out=2, depth=depth, p_rec=8, p_last=24, features="analog", every_step=True
+    )
     net = LIFNetwork(spec)
     net.init_hidden(torch.Generator().manual_seed(2))
     x = torch.rand(40, 30, 1, generator=torch.Generator().manual_seed(3)) * 2
@@ -164,7 +187,9 @@ def test_compiled_scan_equals_the_torch_scan_bit_for_bit(output, dtype):
         fired = u >= theta
         r = u.sub(fired.to(dtype), alpha=theta)
         fired_total += fired.sum(dim=(0, 2))
-        expected[:, t] = {"spike": fired.to(dtype), "membrane": (r >= 0).to(dtype), "analog": r}[output]
+        expected[:, t] = {"spike": fired.to(dtype), "membrane": (r >= 0).to(dtype), "analog": r}[
+            output
+        ]
     assert torch.equal(ours, expected)
     assert torch.equal(count, fired_total)
 
@@ -178,8 +203,10 @@ def test_many_small_batches_do_not_grow_memory():
     script = (
         "import torch\n"
         "from snnbench.models.lif import LIFNetwork, LIFSpec\n"
-        "def rss(): return int(next(l for l in open('/proc/self/status') if l.startswith('VmRSS')).split()[1])\n"
-        "net = LIFNetwork(LIFSpec(n_in=1, n_out=10, depth=3, p_rec=512, p_last=1024, features='membrane'))\n"
+        "def rss(): return int(next(l for l in open('/proc/self/status') "
+        "if l.startswith('VmRSS')).split()[1])\n"
+        "net = LIFNetwork(LIFSpec(n_in=1, n_out=10, depth=3, p_rec=512, p_last=1024, "
+        "features='membrane'))\n"
         "net.init_hidden(torch.Generator().manual_seed(0))\n"
         "x = torch.rand(150, 784, 1)\n"
         "net.features(x[:2], batch_size=1)\n"
@@ -191,7 +218,9 @@ def test_many_small_batches_do_not_grow_memory():
     if not Path("/proc/self/status").exists():
         pytest.skip("needs /proc to read the resident set size")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
     grown_mb = int(out.stdout.split()[-1])
     assert grown_mb < 150, f"resident memory grew by {grown_mb} MB over 150 batches of 3 MB"
 
@@ -207,9 +236,19 @@ def float64_products(net: LIFNetwork, x: torch.Tensor) -> tuple[torch.Tensor, to
     for i, w in enumerate(net.hidden):
         w = w.detach()
         rows = h.reshape(-1, steps * n, h.shape[-1])
-        currents = torch.matmul(rows, w.transpose(1, 2)) if i == 0 else torch.matmul(rows.double(), w.double().transpose(1, 2)).to(w.dtype)
+        currents = (
+            torch.matmul(rows, w.transpose(1, 2))
+            if i == 0
+            else torch.matmul(rows.double(), w.double().transpose(1, 2)).to(w.dtype)
+        )
         h = currents.view(w.shape[0], steps, n, -1)
-        lif_scan_(h, net.spec.beta, net.spec.theta, net.spec.features if i == len(net.hidden) - 1 else "spike", count)
+        lif_scan_(
+            h,
+            net.spec.beta,
+            net.spec.theta,
+            net.spec.features if i == len(net.hidden) - 1 else "spike",
+            count,
+        )
     k, _, _, width = h.shape
     return h.permute(2, 1, 0, 3).reshape(n, steps, k * width), count
 
@@ -221,12 +260,16 @@ def test_event_engine_equals_float64_products_bit_for_bit(features, every_step, 
     """Each current is an exact float64 sum of float32 weights, rounded once: whatever the
     order in which inputs switch on and off, it equals the float64 product of the spikes.
     Odd widths exercise the kernels' remainders; analog outputs show every rounding."""
-    spec = LIFSpec(n_in=3, n_out=4, depth=depth, p_rec=34, p_last=22, features=features, every_step=every_step)
+    spec = LIFSpec(
+        n_in=3, n_out=4, depth=depth, p_rec=34, p_last=22, features=features, every_step=every_step
+    )
     net = LIFNetwork(spec)
     net.init_hidden(torch.Generator().manual_seed(4))
     x = torch.rand(97, 30, 3, generator=torch.Generator().manual_seed(5))
     expected, count = float64_products(net, x)
-    assert expected.abs().sum() > 0 and 0 < count.float().mean() < 30 * spec.num_neurons  # not silent, not saturated
+    assert (
+        expected.abs().sum() > 0 and 0 < count.float().mean() < 30 * spec.num_neurons
+    )  # not silent, not saturated
     ours = net.features(x, engine="events")
     assert torch.equal(ours, expected if every_step else expected[:, -1])
     assert torch.equal(net.run(x, engine="events").spikes, count)
@@ -258,7 +301,11 @@ def test_change_detection_finds_every_rise_and_fall_in_order(split):
             now = (rng.random(size) < density).astype(np.uint8)
             before = (rng.random(size) < density).astype(np.uint8)
             changed, rising, falling = (np.full(size, -1, dtype=np.int32) for _ in range(3))
-            args = (now, before, rising, falling) if split == "_split_compressed" else (now, before, changed, rising, falling)
+            args = (
+                (now, before, rising, falling)
+                if split == "_split_compressed"
+                else (now, before, changed, rising, falling)
+            )
             rises, falls = getattr(scan, split)(*args)
             assert rising[:rises].tolist() == np.flatnonzero(now > before).tolist()
             assert falling[:falls].tolist() == np.flatnonzero(now < before).tolist()

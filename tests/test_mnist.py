@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -65,7 +64,12 @@ def test_parquet_files_give_the_same_arrays(mnist_test_files, tmp_path):
 
     hub = tmp_path / "hf" / "mnist"
     hub.mkdir(parents=True)
-    frame = pd.DataFrame({"image": [{"bytes": png(a), "path": None} for a in images], "label": labels.astype(np.int64)})
+    frame = pd.DataFrame(
+        {
+            "image": [{"bytes": png(a), "path": None} for a in images],
+            "label": labels.astype(np.int64),
+        }
+    )
     frame.to_parquet(hub / "train-00000-of-00001.parquet")
     frame.to_parquet(hub / "test-00000-of-00001.parquet")
     loaded = mnist.load_from_directory(tmp_path / "hf")
@@ -89,9 +93,26 @@ def test_no_data_and_no_network_fails_fast_with_instructions(tmp_path):
     env.pop("HF_HUB_OFFLINE", None)
     start = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "snnbench.cli", "evaluate", "--method", "sg", "--task", "smnist-t4",
-         "--preset", "quick", "--seeds", "0", "--out", str(tmp_path / "out")],
-        capture_output=True, text=True, env=env, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "snnbench.cli",
+            "evaluate",
+            "--method",
+            "sg",
+            "--task",
+            "smnist-t4",
+            "--preset",
+            "quick",
+            "--seeds",
+            "0",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
     )
     elapsed = time.perf_counter() - start
     assert proc.returncode == 1, proc.stderr

@@ -30,20 +30,31 @@ PAGES = {
 
 @pytest.mark.parametrize("page", sorted(PAGES))
 def test_doc_tables_match_the_result_files(page):
-    table = reproduction_table.markdown_table(ROOT / "leaderboard" / "results", PAGES[page], ["test", "ood-10x"])
-    assert table in (ROOT / page).read_text(), f"{page} is stale: run leaderboard/reproduction_table.py --update {page}"
+    table = reproduction_table.markdown_table(
+        ROOT / "leaderboard" / "results", PAGES[page], ["test", "ood-10x"]
+    )
+    assert table in (ROOT / page).read_text(), (
+        f"{page} is stale: run leaderboard/reproduction_table.py --update {page}"
+    )
 
 
 def test_update_replaces_only_the_table_with_the_same_header(tmp_path):
     page = tmp_path / "page.md"
-    page.write_text("intro\n\n| a | b |\n|--|--|\n| 1 | 2 |\n| 3 | 4 |\n\nafter\n\n| c |\n|--|\n| 9 |\n")
+    page.write_text(
+        "intro\n\n| a | b |\n|--|--|\n| 1 | 2 |\n| 3 | 4 |\n\nafter\n\n| c |\n|--|\n| 9 |\n"
+    )
     reproduction_table.replace_table(page, "| a | b |\n|--|--|\n| 5 | 6 |")
-    assert page.read_text() == "intro\n\n| a | b |\n|--|--|\n| 5 | 6 |\n\nafter\n\n| c |\n|--|\n| 9 |\n"
+    assert (
+        page.read_text()
+        == "intro\n\n| a | b |\n|--|--|\n| 5 | 6 |\n\nafter\n\n| c |\n|--|\n| 9 |\n"
+    )
     with pytest.raises(SystemExit, match="no table"):
         reproduction_table.replace_table(page, "| x |\n|--|\n| 1 |")
 
 
 def test_admm_trace_table_matches_the_result_files(capsys):
-    load_script("docs/probes/admm_traces.py").main(sorted((ROOT / "leaderboard" / "results" / "admm").glob("*.json")))
+    load_script("docs/probes/admm_traces.py").main(
+        sorted((ROOT / "leaderboard" / "results" / "admm").glob("*.json"))
+    )
     table = capsys.readouterr().out.rstrip("\n")
     assert table in (ROOT / "docs" / "admm.md").read_text(), "docs/admm.md's trace table is stale"

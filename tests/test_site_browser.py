@@ -20,21 +20,37 @@ from leaderboard_files import committed, renamed, standard_results, write
 
 from snnbench.leaderboard import build_site
 
-CHROMIUM = os.environ.get("SNNBENCH_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = (
+    os.environ.get("SNNBENCH_CHROMIUM")
+    or shutil.which("chromium")
+    or shutil.which("chromium-browser")
+)
 EVIL = "<script>alert(1)</script>"
 # Flags for a sandboxed machine with no network (see the machine notes: without the
 # background-networking flags Chromium keeps trying to reach Google's hosts).
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def playwright_or_skip():
     try:
         from playwright.sync_api import sync_playwright
     except ImportError as exc:
-        pytest.skip(f"BROWSER TEST NOT RUN: playwright is not installed ({exc}); `pip install -e .[dev]`")
+        pytest.skip(
+            f"BROWSER TEST NOT RUN: playwright is not installed ({exc}); `pip install -e .[dev]`"
+        )
     if CHROMIUM is None:
-        pytest.skip("BROWSER TEST NOT RUN: no Chromium found (apt-get install chromium, or set SNNBENCH_CHROMIUM)")
+        pytest.skip(
+            "BROWSER TEST NOT RUN: no Chromium found "
+            "(apt-get install chromium, or set SNNBENCH_CHROMIUM)"
+        )
     return sync_playwright
 
 
@@ -42,11 +58,27 @@ def playwright_or_skip():
 def served(tmp_path_factory):
     root = tmp_path_factory.mktemp("browser")
     results = standard_results(root / "results")
-    write(results, renamed(committed("recon", "first-last-xor-t6"), EVIL, description=EVIL), folder="evil")
+    write(
+        results,
+        renamed(committed("recon", "first-last-xor-t6"), EVIL, description=EVIL),
+        folder="evil",
+    )
     site = build_site(results, root / "site")
     server = subprocess.Popen(
-        [sys.executable, "-m", "snnbench.cli", "leaderboard", "serve", "--site", str(site), "--port", "0"],
-        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"},
+        [
+            sys.executable,
+            "-m",
+            "snnbench.cli",
+            "leaderboard",
+            "serve",
+            "--site",
+            str(site),
+            "--port",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"},
     )
     try:
         line = server.stdout.readline()
@@ -68,7 +100,9 @@ def browser(served):
 
 
 def column(page, table: str, index: int) -> list[str]:
-    return [c.strip() for c in page.locator(f"{table} tbody tr td:nth-child({index})").all_inner_texts()]
+    return [
+        c.strip() for c in page.locator(f"{table} tbody tr td:nth-child({index})").all_inner_texts()
+    ]
 
 
 def test_index_rows_sorting_and_a_method_page(served, browser):
@@ -79,7 +113,12 @@ def test_index_rows_sorting_and_a_method_page(served, browser):
     page.goto(url)
     assert page.title() == "snnbench leaderboard"
     xor = "#family-first-last-xor table"
-    assert column(page, xor, 1) == ["first-last-xor-t6", "first-last-xor-t8", "first-last-xor-t11", "first-last-xor-t14"]
+    assert column(page, xor, 1) == [
+        "first-last-xor-t6",
+        "first-last-xor-t8",
+        "first-last-xor-t11",
+        "first-last-xor-t14",
+    ]
     page.click("text=first-last-xor-t8")
     assert page.url.endswith("/tasks/first-last-xor-t8.html")
 

@@ -51,7 +51,8 @@ def test_smooth_losses_match_cvxpy_and_certify(loss_name, seed, smooth):
 
 
 def near_singular_problem() -> L1Problem:
-    """Like recon's add readouts: few distinct, strongly correlated binary columns, each repeated."""
+    """Like recon's add readouts: few distinct, strongly correlated binary columns,
+    each repeated."""
     g = torch.Generator().manual_seed(3)
     n, base = 600, torch.rand(600, 3, generator=g) < 0.5
     columns = [base[:, [j % 3]] ^ (torch.rand(n, 1, generator=g) < 0.01) for j in range(40)]
@@ -79,7 +80,10 @@ def test_barrier_warm_start_along_the_path_matches_cold():
         result = problem.solve(rho, w0=warm, tol=1e-8, smooth="barrier")
         warm = result.w
         assert result.converged
-        assert abs(result.primal - problem.solve(rho, tol=1e-8, smooth="barrier").primal) <= 1e-7 * result.primal
+        assert (
+            abs(result.primal - problem.solve(rho, tol=1e-8, smooth="barrier").primal)
+            <= 1e-7 * result.primal
+        )
 
 
 def test_auto_switches_to_the_barrier_only_where_fista_stalls():
@@ -99,12 +103,19 @@ def test_auto_is_fista_where_the_newton_system_is_too_large():
     wide = L1Problem(d, SoftmaxCrossEntropy(torch.randint(0, 3, (60,), generator=g), 3))
     assert not wide.barrier_fits() and random_problem("softmax_ce", 0).barrier_fits()
     rho = 0.05 * wide.rho_max()
-    auto, fista = wide.solve(rho, tol=1e-6, max_iter=300), wide.solve(rho, tol=1e-6, max_iter=300, smooth="fista")
-    assert auto.solver == "fista" and auto.iterations > 200  # past the point where auto would switch
+    auto, fista = (
+        wide.solve(rho, tol=1e-6, max_iter=300),
+        wide.solve(rho, tol=1e-6, max_iter=300, smooth="fista"),
+    )
+    assert (
+        auto.solver == "fista" and auto.iterations > 200
+    )  # past the point where auto would switch
     assert torch.equal(auto.w, fista.w)
 
 
-HINGE_CASES = [(name, seed, f) for name in ("hinge", "ovr_hinge") for seed in (0, 1) for f in FRACTIONS]
+HINGE_CASES = [
+    (name, seed, f) for name in ("hinge", "ovr_hinge") for seed in (0, 1) for f in FRACTIONS
+]
 
 
 @pytest.mark.parametrize("loss_name,seed,fraction", HINGE_CASES)
@@ -127,9 +138,12 @@ def test_hinge_by_default_certifies_and_matches_cvxpy(loss_name, seed, fraction)
     assert result.solver == "highs"
 
 
-@pytest.mark.xfail(strict=False, reason="known limit of the opt-in `--solver ours`: on some sparse hinge "
-                   "instances our interior point + crossover certifies only 1e-6 to 1e-4 relative gap "
-                   "(the default, HiGHS, is tested strictly above)")
+@pytest.mark.xfail(
+    strict=False,
+    reason="known limit of the opt-in `--solver ours`: on some sparse hinge "
+    "instances our interior point + crossover certifies only 1e-6 to 1e-4 relative gap "
+    "(the default, HiGHS, is tested strictly above)",
+)
 @pytest.mark.parametrize("loss_name,seed,fraction", HINGE_CASES)
 def test_our_interior_point_certifies_below_1e6(loss_name, seed, fraction):
     problem = random_problem(loss_name, seed)
@@ -144,7 +158,9 @@ def test_a_perturbed_solution_is_caught_by_its_gap(loss_name):
     result = problem.solve(rho, tol=1e-8)
     primal, dual = problem.certificate(result.w, rho)
     assert primal - dual >= 0
-    noise = torch.randn(result.w.shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    noise = torch.randn(
+        result.w.shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64
+    )
     nudged = result.w + 0.05 * noise  # off the support, the L1 kink makes this first-order worse
     primal, dual = problem.certificate(nudged, rho)
     assert (primal - dual) / primal > 1e-4

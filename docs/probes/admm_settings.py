@@ -24,14 +24,22 @@ def main(task_id: str, key: str, values: list[float], iterations: int) -> None:
     splits = task.load()
     settings = get_method("admm").config("paper", task).settings
     for value in values:
-        run = ADMMRun(FitData(task, splits["train"], splits["val"]),
-                      {**settings, key: value, "iterations": iterations}, seed=0)
+        run = ADMMRun(
+            FitData(task, splits["train"], splits["val"]),
+            {**settings, key: value, "iterations": iterations},
+            seed=0,
+        )
         rates = ", ".join(f"{100 * float(a.float().mean()):.2f}" for a in run.a)
         print(f"{key} {value:g}: initial spike rate per hidden layer {rates} %", flush=True)
         run.train()
         for entry in (e for e in run.trace if "val_accuracy" in e):
-            print(f"{key} {value:g} iteration {entry['iteration']}: train {100 * entry['train_accuracy']:.1f} "
-                  f"val {100 * entry['val_accuracy']:.1f} spike residual {entry['spike_residual']:.3f}", flush=True)
+            print(
+                f"{key} {value:g} iteration {entry['iteration']}: "
+                f"train {100 * entry['train_accuracy']:.1f} "
+                f"val {100 * entry['val_accuracy']:.1f} "
+                f"spike residual {entry['spike_residual']:.3f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

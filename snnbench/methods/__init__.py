@@ -15,8 +15,9 @@ from snnbench.methods.base import FitData, Method
 __all__ = ["FitData", "Method", "available_methods", "get_method"]
 
 GROUP = "snnbench.methods"
-# Method names become folders of result files (DIR/<method>/<task>.json) and CLI arguments.
-NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+# The entry-point name is a method's identity: the folder of its result files
+# (DIR/<method>/...) and its CLI argument.  No dots or separators, so it is never a path.
+NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
 def available_methods() -> dict[str, EntryPoint]:
@@ -28,9 +29,23 @@ def get_method(name: str) -> Method:
     if name not in methods:
         raise UnknownNameError("method", name, list(methods))
     if not NAME.match(name):
-        raise SnnbenchError(f"method name {name!r} (entry point {methods[name].value}) must match {NAME.pattern}")
+        raise SnnbenchError(
+            f"method name {name!r} (entry point {methods[name].value}) must match {NAME.pattern}"
+        )
     try:
         cls = methods[name].load()
-    except ImportError as exc:
-        raise SnnbenchError(f"method {name!r} cannot be loaded: {exc}") from exc
+    except Exception as exc:  # a plugin's import may fail in any way; report it, do not crash
+        raise SnnbenchError(
+            f"method {name!r} cannot be loaded: {type(exc).__name__}: {exc}"
+        ) from exc
+    if not (isinstance(cls, type) and issubclass(cls, Method)):
+        raise SnnbenchError(
+            f"entry point {name!r} ({methods[name].value}) is not a snnbench Method class"
+        )
+    if getattr(cls, "name", None) != name:
+        raise SnnbenchError(
+            f"method class {methods[name].value} calls itself {getattr(cls, 'name', None)!r} "
+            f"but is registered as {name!r}; the entry-point name is the method's identity: "
+            "make them equal"
+        )
     return cls()

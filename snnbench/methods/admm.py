@@ -43,23 +43,29 @@ import time
 
 import torch
 
-from snnbench.methods.base import BestOnVal, FitData, Method, network_spec
+from snnbench.methods.base import BestOnVal, Fit, FitData, Method, network_spec
 from snnbench.methods.sg import selection_accuracy
 from snnbench.models.lif import LIFNetwork
-from snnbench.tasks.base import Split, Task
+from snnbench.tasks.base import Split, TaskInfo
 
-CHUNK = 1024  # samples per chunk of every streamed update (fixed: it sets the float64 summation order)
+CHUNK = (
+    1024  # samples per chunk of every streamed update (fixed: it sets the float64 summation order)
+)
 
 
-def one_hot_targets(task: Task, split: Split) -> torch.Tensor:
+def one_hot_targets(task: TaskInfo, split: Split) -> torch.Tensor:
     """(n, C) for sequence tasks, (n, T, C) for token tasks (heads concatenated)."""
     y = split.targets()
     if task.kind == "sequence":
         return torch.nn.functional.one_hot(y, task.n_out).float()
-    return torch.cat([torch.nn.functional.one_hot(y[..., i], k) for i, (_, k) in enumerate(task.heads)], -1).float()
+    return torch.cat(
+        [torch.nn.functional.one_hot(y[..., i], k) for i, (_, k) in enumerate(task.heads)], -1
+    ).float()
 
 
-def hidden_states(weights: list[torch.Tensor], x: torch.Tensor, beta: float, theta: float) -> tuple[list, list]:
+def hidden_states(
+    weights: list[torch.Tensor], x: torch.Tensor, beta: float, theta: float
+) -> tuple[list, list]:
     """True forward pass: per hidden layer, membranes before reset z and spikes a, (n, T, P)."""
     zs, spikes, h = [], [], x
     for w in weights:
@@ -92,7 +98,10 @@ class RidgeSolve:
         self.cross = torch.zeros(n_in, n_out, dtype=torch.float64)
 
     def add(self, inputs: torch.Tensor, targets: torch.Tensor) -> None:
-        x, y = inputs.reshape(-1, inputs.shape[-1]).double(), targets.reshape(-1, targets.shape[-1]).double()
+        x, y = (
+            inputs.reshape(-1, inputs.shape[-1]).double(),
+            targets.reshape(-1, targets.shape[-1]).double(),
+        )
         self.gram += x.T @ x
         self.cross += x.T @ y
 
@@ -101,28 +110,40 @@ class RidgeSolve:
         return torch.cholesky_solve(self.cross, torch.linalg.cholesky(gram)).T.float()
 
 
-def membrane_step(best: torch.Tensor, curvature: float, a: torch.Tensor, rho: float, penalty: float,
-                  theta: float) -> torch.Tensor:
+def membrane_step(
+    best: torch.Tensor, curvature: float, a: torch.Tensor, rho: float, penalty: float, theta: float
+) -> torch.Tensor:
     """argmin_z (rho curvature / 2)(z - best)^2 + (penalty / 2)(a - 1[z >= theta])^2, elementwise.
 
     The quadratic is minimised at `best`; the step term is constant on each side of theta, so
     the only other candidate is the point of the other side closest to `best`: theta itself
-    (spiking side) or the largest representable value below it.  Keep whichever costs less (ties keep `best`).
+    (spiking side) or the largest representable value below it.  Keep whichever costs less
+    (ties keep `best`).
     """
     at = torch.full_like(best, theta)
-    below = torch.nextafter(at, torch.full_like(best, -torch.inf))  # the largest value that does not spike
+    below = torch.nextafter(
+        at, torch.full_like(best, -torch.inf)
+    )  # the largest value that does not spike
     other = torch.where(best >= theta, below, at)
 
     def cost(z: torch.Tensor) -> torch.Tensor:
-        return 0.5 * rho * curvature * (z - best) ** 2 + 0.5 * penalty * (a - (z >= theta).float()) ** 2
+        return (
+            0.5 * rho * curvature * (z - best) ** 2
+            + 0.5 * penalty * (a - (z >= theta).float()) ** 2
+        )
 
     return torch.where(cost(other) < cost(best), other, best)
 
 
 class ADMM(Method):
     name = "admm"
-    description = "ADMM with closed-form block updates on a relaxed LIF network (no surrogate gradient)."
-    paper = "Perin, Bidini, Mazzieri, Rossi, ADMM-Based Training for Spiking Neural Networks, arXiv 2505.05527 (2025)"
+    description = (
+        "ADMM with closed-form block updates on a relaxed LIF network (no surrogate gradient)."
+    )
+    paper = (
+        "Perin, Bidini, Mazzieri, Rossi, ADMM-Based Training for Spiking Neural Networks, "
+        "arXiv 2505.05527 (2025)"
+    )
     # 2: the network of the first sweep is evaluated (and can be returned); the updates are
     # streamed in chunks of samples, which changes float summation order (version 1: add-b2
     # seed 0: 68.42 % token accuracy -> 68.39 % with streaming alone)
@@ -131,8 +152,8 @@ class ADMM(Method):
     version = "3"
     config_resource = "snnbench.methods:configs/admm.toml"
 
-    def fit(self, data: FitData, config: dict, seed: int) -> LIFNetwork:
-        return ADMMRun(data, config, seed).train()
+    def fit(self, data: FitData, config: dict, seed: int) -> Fit:
+        return Fit.of(*ADMMRun(data, config, seed).train())
 
 
 class ADMMRun:
@@ -151,9 +172,12 @@ class ADMMRun:
         self.x = data.train.inputs().float()
         self.y = one_hot_targets(self.task, data.train)
         per_chunk = [hidden_states(self.w, self.x[b], self.beta, self.theta) for b in self.chunks()]
-        self.z = [torch.cat([zs[l] for zs, _ in per_chunk]) for l in range(len(self.w))]
+        self.z = [torch.cat([zs[layer] for zs, _ in per_chunk]) for layer in range(len(self.w))]
         # relaxed spikes in [0, 1]: half precision is plenty
-        self.a = [torch.cat([spikes[l].half() for _, spikes in per_chunk]) for l in range(len(self.w))]
+        self.a = [
+            torch.cat([spikes[layer].half() for _, spikes in per_chunk])
+            for layer in range(len(self.w))
+        ]
         self.z_out = self.y.clone()  # readout variable, (n, C) or (n, T, C)
         self.lam = torch.zeros_like(self.y)
         self.w_out = torch.zeros(self.task.n_out, self.spec.p_last)
@@ -204,14 +228,25 @@ class ADMMRun:
             groups = []  # (steps, has a next layer, has a reset term, lhs, its Cholesky factor)
             for nxt in (True, False):
                 for reset in (True, False):
-                    steps_here = [t for t in range(steps) if bool(has_next[t]) == nxt and (t < steps - 1) == reset]
+                    steps_here = [
+                        t
+                        for t in range(steps)
+                        if bool(has_next[t]) == nxt and (t < steps - 1) == reset
+                    ]
                     if steps_here:
-                        lhs = self.penalty * eye + (self.rho * gram if nxt else 0) + (self.rho * bt**2 * eye if reset else 0)
+                        lhs = (
+                            self.penalty * eye
+                            + (self.rho * gram if nxt else 0)
+                            + (self.rho * bt**2 * eye if reset else 0)
+                        )
                         groups.append((steps_here, nxt, reset, lhs, torch.linalg.cholesky(lhs)))
             for b in self.chunks():
-                c1 = self.readout_target(b) if top else self.hidden_target(layer + 1, b)  # what W_{l+1} a_{l,t} should equal
+                c1 = (
+                    self.readout_target(b) if top else self.hidden_target(layer + 1, b)
+                )  # what W_{l+1} a_{l,t} should equal
                 current = self.layer_input(layer, b) @ self.w[layer].T
-                # r_{l,t+1} = c2_t + beta theta a_{l,t} with c2_t = z_{t+1} - beta z_t - W a_{l-1,t+1}
+                # r_{l,t+1} = c2_t + beta theta a_{l,t}
+                # with c2_t = z_{t+1} - beta z_t - W a_{l-1,t+1}
                 z = self.z[layer][b]
                 c2 = torch.zeros_like(z)
                 c2[:, :-1] = z[:, 1:] - self.beta * z[:, :-1] - current[:, 1:]
@@ -222,14 +257,19 @@ class ADMMRun:
                     if reset:
                         rhs = rhs - self.rho * bt * c2[:, steps_here]
                     if nxt:
-                        target = c1[:, None] if (top and self.task.kind == "sequence") else c1[:, steps_here]
+                        target = (
+                            c1[:, None]
+                            if (top and self.task.kind == "sequence")
+                            else c1[:, steps_here]
+                        )
                         rhs = rhs + self.rho * target @ w_next
                     rhs = rhs.reshape(-1, rhs.shape[-1])
                     sol = torch.cholesky_solve(rhs.T, factor).T.clamp_(0, 1).half().float()
                     # clipping (and storing in half precision) the unconstrained minimiser can cost
                     # more than the current point (the quadratic is not separable): keep the lower
                     old = self.a[layer][b][:, steps_here].reshape(rhs.shape).float()
-                    value = lambda v: 0.5 * ((v @ lhs) * v).sum(1) - (rhs * v).sum(1)  # noqa: E731
+                    # B023: value is only called in this iteration, with this lhs and rhs
+                    value = lambda v: 0.5 * ((v @ lhs) * v).sum(1) - (rhs * v).sum(1)  # noqa: E731, B023
                     sol = torch.where((value(sol) <= value(old))[:, None], sol, old)
                     new[:, steps_here] = sol.reshape(new[:, steps_here].shape)
                 self.a[layer][b] = new.half()
@@ -243,13 +283,20 @@ class ADMMRun:
                 current = self.layer_input(layer, b) @ self.w[layer].T
                 z, a = self.z[layer][b], self.a[layer][b].float()  # z is a view: updated in place
                 for t in order:
-                    m1 = current[:, t] + (self.beta * z[:, t - 1] - bt * a[:, t - 1] if t > 0 else 0)
+                    m1 = current[:, t] + (
+                        self.beta * z[:, t - 1] - bt * a[:, t - 1] if t > 0 else 0
+                    )
                     if t < steps - 1:  # z_t also enters r_{t+1} = z_{t+1} - beta z_t - ...
                         m2 = z[:, t + 1] - current[:, t + 1] + bt * a[:, t]
-                        curvature, best = 1 + self.beta**2, (m1 + self.beta * m2) / (1 + self.beta**2)
+                        curvature, best = (
+                            1 + self.beta**2,
+                            (m1 + self.beta * m2) / (1 + self.beta**2),
+                        )
                     else:
                         curvature, best = 1.0, m1
-                    z[:, t] = membrane_step(best, curvature, a[:, t], self.rho, self.penalty, self.theta)
+                    z[:, t] = membrane_step(
+                        best, curvature, a[:, t], self.rho, self.penalty, self.theta
+                    )
 
     def update_readout_and_multipliers(self, iteration: int) -> None:
         for b in self.chunks():
@@ -268,18 +315,34 @@ class ADMMRun:
             fit += float(((self.z_out[b] - self.y[b]) ** 2).sum())
             coupling += float((self.lam[b] * r_out).sum())
             readout += float((r_out**2).sum())
-            dynamics += sum(float(((self.hidden_target(l, b) - self.layer_input(l, b) @ w.T) ** 2).sum())
-                            for l, w in enumerate(self.w))
-            spikes += sum(float(((a[b].float() - (z[b] >= self.theta).float()) ** 2).sum()) for a, z in zip(self.a, self.z))
+            dynamics += sum(
+                float(
+                    ((self.hidden_target(layer, b) - self.layer_input(layer, b) @ w.T) ** 2).sum()
+                )
+                for layer, w in enumerate(self.w)
+            )
+            spikes += sum(
+                float(((a[b].float() - (z[b] >= self.theta).float()) ** 2).sum())
+                for a, z in zip(self.a, self.z, strict=False)
+            )
         weights = sum(float((w**2).sum()) for w in [*self.w, self.w_out])
-        lagrangian = fit + coupling + 0.5 * self.rho * (dynamics + readout + self.ridge * weights) + 0.5 * self.penalty * spikes
-        return {"lagrangian": lagrangian / n, "readout_residual": readout**0.5 / n**0.5,
-                "dynamics_residual": (dynamics / n) ** 0.5, "spike_residual": (spikes / n) ** 0.5}
+        lagrangian = (
+            fit
+            + coupling
+            + 0.5 * self.rho * (dynamics + readout + self.ridge * weights)
+            + 0.5 * self.penalty * spikes
+        )
+        return {
+            "lagrangian": lagrangian / n,
+            "readout_residual": readout**0.5 / n**0.5,
+            "dynamics_residual": (dynamics / n) ** 0.5,
+            "spike_residual": (spikes / n) ** 0.5,
+        }
 
     def network(self) -> LIFNetwork:
         net = LIFNetwork(self.spec)
         with torch.no_grad():
-            for h, w in zip(net.hidden, self.w):
+            for h, w in zip(net.hidden, self.w, strict=False):
                 h[0].copy_(w)
             net.readout.weight.copy_(self.w_out)
         return net
@@ -288,7 +351,7 @@ class ADMMRun:
         """The training loop's own signal (keeping the best val state); the harness re-scores."""
         return selection_accuracy(net.run(split.inputs()).logits, split.targets(), self.task)
 
-    def train(self) -> LIFNetwork:
+    def train(self) -> tuple[LIFNetwork, dict]:
         iterations, every = self.config["iterations"], self.config["eval_every"]
         kept, start = BestOnVal(self.config["early_stop"], self.network()), time.perf_counter()
         for it in range(iterations):
@@ -297,7 +360,9 @@ class ADMMRun:
             self.update_membranes()
             self.update_readout_and_multipliers(it)
             entry = {"iteration": it + 1, **self.residuals()}
-            if it == 0 or (it + 1) % every == 0 or it + 1 == iterations:  # the first sweep is a candidate
+            if (
+                it == 0 or (it + 1) % every == 0 or it + 1 == iterations
+            ):  # the first sweep is a candidate
                 net = self.network()
                 entry["train_accuracy"] = self.accuracy(net, self.data.train)
                 entry["val_accuracy"] = self.accuracy(net, self.data.val)
@@ -308,6 +373,10 @@ class ADMMRun:
             if kept.done:
                 break
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
-        kept.state.fit_info = {"trace": self.trace, "best_val_accuracy": kept.best, "process_peak_rss_mb": peak_mb,
-                               "seconds": time.perf_counter() - start}
-        return kept.state
+        info = {
+            "trace": self.trace,
+            "best_val_accuracy": kept.best,
+            "process_peak_rss_mb": peak_mb,
+            "seconds": time.perf_counter() - start,
+        }
+        return kept.state, info

@@ -1,31 +1,57 @@
 """The method API: what a training method receives and what it must return.
 
-A method gets the train and val splits of one task (never test), one config (a grid point)
-and a seed, and returns a trained model.  It computes no reported metric: the harness scores
-every model, picks the grid point on val, and evaluates the chosen model on test and OOD.
+A method gets a data-free description of one task and read-only copies of its train and val
+splits (never test or OOD), one config (a grid point) and a seed.  It returns a `Fit`: its
+trained network as plain data (spec and weights) and free-form `info` about the fit.  It
+computes no reported metric: the harness rebuilds a canonical network from the spec and the
+weights, scores it, picks the grid point on val, and evaluates the pick on test and OOD.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Iterator
+from typing import Any, Callable, ClassVar
+
+import torch
+from torch import nn
 
 from snnbench.config import ResolvedConfig, read_config, resolve
-from snnbench.models.lif import LIFNetwork, LIFSpec
-from snnbench.tasks.base import Split, Task
+from snnbench.models.lif import LIFSpec
+from snnbench.tasks.base import Split, TaskInfo
 
 ProgressFn = Callable[[int, int], None]  # (done, total) within one fit
 
 
-@dataclass
+@dataclass(frozen=True)
 class FitData:
-    """What a method may train and select on."""
+    """What a method may train and select on: no loader, no test split, arrays read-only."""
 
-    task: Task
+    task: TaskInfo
     train: Split
     val: Split
     progress: ProgressFn = field(default=lambda done, total: None)
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A trained network as plain data, and what the method reports about its fit.
+
+    spec: the network's spec as a dict (`LIFSpec.to_dict()`, or a GRU spec for the ANN
+    reference); weights: every parameter by its state-dict name; info: JSON-serialisable
+    facts of the fit (certificates, pruning, traces), recorded but never scored.
+    """
+
+    spec: dict
+    weights: dict[str, torch.Tensor]
+    info: dict | None = None
+
+    @classmethod
+    def of(cls, network: nn.Module, info: dict | None = None) -> Fit:
+        """The plain-data form of a canonical network (or of a twin exposing the same spec)."""
+        weights = {k: v.detach().clone() for k, v in network.state_dict().items()}
+        return cls(network.spec.to_dict(), weights, info)
 
 
 @dataclass
@@ -55,7 +81,11 @@ class BestOnVal:
 
 
 class Method(ABC):
-    """Subclass, set the class attributes, implement `fit`; register via the entry point."""
+    """Subclass, set the class attributes, implement `fit`; register via the entry point.
+
+    `name` must equal the entry-point name the method is registered under: the entry point is
+    the method's identity and the folder of its results.
+    """
 
     name: ClassVar[str]
     version: ClassVar[str] = "1"
@@ -63,20 +93,26 @@ class Method(ABC):
     paper: ClassVar[str | None] = None
     config_resource: ClassVar[str]  # "package:path/to/config.toml"
 
-    def config(self, preset: str, task: Task) -> ResolvedConfig:
+    def config(self, preset: str, task: TaskInfo) -> ResolvedConfig:
         return resolve(read_config(self.config_resource), preset, task.family)
 
+    def check_config(self, config: ResolvedConfig) -> None:
+        """Refuse settings this method cannot run (raise SnnbenchError naming the setting and
+        its valid values); called on every config after `--set`, before any work.  The
+        default accepts every config."""
+        return None
+
     @abstractmethod
-    def fit(self, data: FitData, config: dict, seed: int) -> LIFNetwork:
+    def fit(self, data: FitData, config: dict, seed: int) -> Fit:
         """Train on data.train (data.val only for early stopping); return the network."""
 
-    def fit_grid(self, data: FitData, configs: list[dict], seed: int) -> Iterator[tuple[dict, LIFNetwork]]:
-        """One model per grid point; override to share work along a path (warm starts)."""
+    def fit_grid(self, data: FitData, configs: list[dict], seed: int) -> Iterator[tuple[dict, Fit]]:
+        """One fit per grid point; override to share work along a path (warm starts)."""
         for config in configs:
             yield config, self.fit(data, config, seed)
 
 
-def network_spec(task: Task, config: dict) -> LIFSpec:
+def network_spec(task: TaskInfo, config: dict) -> LIFSpec:
     """The LIF network a config asks for on a task (readout over every step on token tasks)."""
     return LIFSpec(
         n_in=task.n_in,

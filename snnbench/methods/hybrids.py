@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from snnbench.methods.base import FitData
-from snnbench.methods.recon import Recon
+from snnbench.methods.recon import Recon, Trained
 from snnbench.methods.sg import SurrogateGradient, train_surrogate_gradient
 from snnbench.models.lif import LIFNetwork
 
@@ -30,22 +30,30 @@ class SgRecon(Recon):
     config_resource = "snnbench.methods:configs/sg-recon.toml"
 
     def witnesses(self, data: FitData, config: dict, seed: int) -> LIFNetwork:
-        return SurrogateGradient().fit(data, sg_config(config), seed)  # its readout is replaced
+        return SurrogateGradient().train(data, sg_config(config), seed)  # its readout is replaced
 
 
 class ReconSg(Recon):
     name = "recon-sg"
-    description = "recon, then surrogate-gradient fine-tuning of all weights from the reconstructed network."
+    description = (
+        "recon, then surrogate-gradient fine-tuning of all weights from the reconstructed network."
+    )
     # 2: the reconstructed network competes in the best-val selection of the fine-tuning (version
-    # 1 always replaced it by the first fine-tuned epoch: 61.7 % on first-last-xor-t8 vs recon's 100);
+    # 1 always replaced it by the first fine-tuned epoch: 61.7 % on first-last-xor-t8 vs
+    # recon's 100);
     # 3: hinge readouts by HiGHS, as recon version 2; 4: smooth readouts by the barrier method,
     # as recon version 3
     version = "4"
     config_resource = "snnbench.methods:configs/recon-sg.toml"
 
-    def fit_grid(self, data: FitData, configs: list[dict], seed: int) -> Iterator[tuple[dict, LIFNetwork]]:
-        for config, model in super().fit_grid(data, configs, seed):
-            info = model.fit_info
-            tuned = train_surrogate_gradient(model, data, sg_config(config), seed, keep_initial=True)
-            tuned.fit_info = {**info, "fine_tuned": True, "neurons_kept_before_fine_tuning": info.pop("neurons_kept")}
-            yield config, tuned
+    def networks(self, data: FitData, configs: list[dict], seed: int) -> Iterator[Trained]:
+        for config, model, info in super().networks(data, configs, seed):
+            tuned = train_surrogate_gradient(
+                model, data, sg_config(config), seed, keep_initial=True
+            )
+            info = {
+                **info,
+                "fine_tuned": True,
+                "neurons_kept_before_fine_tuning": info.pop("neurons_kept"),
+            }
+            yield config, tuned, info

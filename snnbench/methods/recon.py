@@ -23,14 +23,31 @@ from typing import Iterator
 
 import torch
 
-from snnbench.methods.base import FitData, Method, network_spec
+from snnbench.config import ResolvedConfig
+from snnbench.errors import UsageError
+from snnbench.methods.base import Fit, FitData, Method, network_spec
 from snnbench.models.lif import LIFNetwork
 from snnbench.solvers.l1_problem import L1Problem
 from snnbench.solvers.losses import Hinge, Loss, SoftmaxCrossEntropy, Squared
 from snnbench.solvers.reference import solve_cvxpy
-from snnbench.tasks.base import Split, Task
+from snnbench.tasks.base import Split, TaskInfo
+
+# A network trained for one grid point: (config, network, what the method reports of its fit).
+Trained = tuple[dict, LIFNetwork, dict]
 
 LOSSES = ("softmax_ce", "hinge", "ovr_hinge", "squared")
+# Settings with a fixed set of values (`--set key=value` is checked against them).  solver: hinge
+# readouts by HiGHS, our interior point, or every readout by cvxpy (the reference);
+# smooth_solver: cross-entropy / squared readouts by FISTA then the barrier method (auto).
+CHOICES = {
+    "solver": ("highs", "ours", "cvxpy"),
+    "smooth_solver": ("auto", "barrier", "fista"),
+    "witnesses": ("standard", "normalized", "orthogonal"),
+    "row_weights": ("uniform", "linear"),
+    "loss": LOSSES,
+    "sum_loss": LOSSES,
+    "carry_loss": LOSSES,
+}
 
 
 def make_loss(name: str, labels: torch.Tensor, classes: int) -> tuple[Loss, int]:
@@ -67,10 +84,12 @@ def init_witnesses(net: LIFNetwork, variant: str, seed: int) -> None:
                 for k in range(w.shape[0]):
                     torch.nn.init.orthogonal_(w[k], generator=generator)
             elif variant != "standard":
-                raise ValueError(f"unknown witness variant {variant!r}: standard, normalized or orthogonal")
+                raise ValueError(
+                    f"unknown witness variant {variant!r}: standard, normalized or orthogonal"
+                )
 
 
-def row_weights(task: Task, split: Split, scheme: str) -> torch.Tensor:
+def row_weights(task: TaskInfo, split: Split, scheme: str) -> torch.Tensor:
     """a_i, summing to 1: uniform, or proportional to the step t (1-based) on token tasks."""
     n = len(split)
     if task.kind == "sequence" or scheme == "uniform":
@@ -102,7 +121,7 @@ def distinct_columns(d: torch.Tensor) -> torch.Tensor:
     return first.sort().values
 
 
-def head_targets(task: Task, split: Split) -> list[tuple[str, int, torch.Tensor]]:
+def head_targets(task: TaskInfo, split: Split) -> list[tuple[str, int, torch.Tensor]]:
     """(head name, classes, labels per dictionary row) for each head of the task."""
     y = split.targets()
     if task.kind == "sequence":
@@ -121,7 +140,8 @@ def with_readout(net: LIFNetwork, weight: torch.Tensor) -> LIFNetwork:
 
 
 def prune(net: LIFNetwork) -> int:
-    """Zero the input weights of last-layer neurons with no readout weight; return how many remain."""
+    """Zero the input weights of last-layer neurons with no readout weight; return how many
+    remain."""
     alive = net.readout.weight.abs().sum(0) > 0  # (p_last,), branches concatenated
     last = net.hidden[-1]
     with torch.no_grad():
@@ -131,8 +151,13 @@ def prune(net: LIFNetwork) -> int:
 
 class Recon(Method):
     name = "recon"
-    description = "Convex parameter reconstruction: random LIF witnesses and a certified L1 readout."
-    paper = "Udupi, Yang, Zhai, Globally Optimal Training of Spiking Neural Networks via Parameter Reconstruction, arXiv 2605.08022 (2026)"
+    description = (
+        "Convex parameter reconstruction: random LIF witnesses and a certified L1 readout."
+    )
+    paper = (
+        "Udupi, Yang, Zhai, Globally Optimal Training of Spiking Neural Networks via "
+        "Parameter Reconstruction, arXiv 2605.08022 (2026)"
+    )
     # 2: hinge readouts solved by HiGHS by default (certified to ~1e-10; version 1's interior
     # point left relative gaps up to 2e-4 on first-last-xor, docs/reproduction.md);
     # 3: smooth readouts that FISTA does not certify in 200 iterations continue with the barrier
@@ -142,15 +167,27 @@ class Recon(Method):
     config_resource = "snnbench.methods:configs/recon.toml"
     path_key = "beta_reg"  # the grid key solved as a path on one dictionary
 
+    def check_config(self, config: ResolvedConfig) -> None:
+        for key, valid in CHOICES.items():
+            for value in config.grid.get(key, [config.settings.get(key, valid[0])]):
+                if value not in valid:
+                    raise UsageError(
+                        f"{self.name}: {key} must be one of {', '.join(valid)}, not {value!r}"
+                    )
+
     def witnesses(self, data: FitData, config: dict, seed: int) -> LIFNetwork:
         net = LIFNetwork(network_spec(data.task, config))
         init_witnesses(net, config.get("witnesses", "standard"), seed)
         return net
 
-    def fit(self, data: FitData, config: dict, seed: int) -> LIFNetwork:
+    def fit(self, data: FitData, config: dict, seed: int) -> Fit:
         return next(iter(self.fit_grid(data, [config], seed)))[1]
 
-    def fit_grid(self, data: FitData, configs: list[dict], seed: int) -> Iterator[tuple[dict, LIFNetwork]]:
+    def fit_grid(self, data: FitData, configs: list[dict], seed: int) -> Iterator[tuple[dict, Fit]]:
+        for config, network, info in self.networks(data, configs, seed):
+            yield config, Fit.of(network, info)
+
+    def networks(self, data: FitData, configs: list[dict], seed: int) -> Iterator[Trained]:
         """One dictionary per setting of everything but path_key; path_key solved as a path."""
         groups: dict[str, list[dict]] = {}
         for config in configs:
@@ -160,7 +197,7 @@ class Recon(Method):
             net = self.witnesses(data, group[0], seed)
             yield from self.solve_path(data, net, group)
 
-    def solve_path(self, data: FitData, net: LIFNetwork, configs: list[dict]) -> Iterator[tuple[dict, LIFNetwork]]:
+    def solve_path(self, data: FitData, net: LIFNetwork, configs: list[dict]) -> Iterator[Trained]:
         task, config = data.task, configs[0]
         d = dictionary(net, data.train)
         columns = distinct_columns(d) if config.get("dedupe", False) else torch.arange(d.shape[1])
@@ -181,10 +218,17 @@ class Recon(Method):
                     result = solve_cvxpy(problem, rho)
                 else:
                     lp = "highs" if cfg["solver"] == "highs" else "interior-point"
-                    # configs without smooth_solver come from versions <= 2 (FISTA alone): `verify` re-runs them so
-                    result = problem.solve(rho, w0=warm.get(name), tol=cfg["tol"], max_iter=cfg["max_iter"], lp=lp,
-                                           smooth=cfg.get("smooth_solver", "fista"),
-                                           newton_max_iter=cfg.get("newton_max_iter", 200))
+                    # configs without smooth_solver come from versions <= 2 (FISTA alone):
+                    # `verify` re-runs them so
+                    result = problem.solve(
+                        rho,
+                        w0=warm.get(name),
+                        tol=cfg["tol"],
+                        max_iter=cfg["max_iter"],
+                        lp=lp,
+                        smooth=cfg.get("smooth_solver", "fista"),
+                        newton_max_iter=cfg.get("newton_max_iter", 200),
+                    )
                 warm[name] = result.w
                 w = result.w.new_zeros(net.spec.p_last, result.w.shape[1])
                 w[columns] = result.w  # copies of a column keep weight 0 and are pruned
@@ -192,7 +236,12 @@ class Recon(Method):
                 reports.append({"head": name, "loss": loss_name, **result.report()})
             model = with_readout(net, torch.cat(rows))
             kept = prune(model)
-            model.fit_info = {"solves": reports, "neurons_kept": kept, "p_last": net.spec.p_last,
-                              "dictionary_rows": d.shape[0], "distinct_columns": len(columns)}
+            info = {
+                "solves": reports,
+                "neurons_kept": kept,
+                "p_last": net.spec.p_last,
+                "dictionary_rows": d.shape[0],
+                "distinct_columns": len(columns),
+            }
             data.progress(i + 1, len(ordered))
-            yield cfg, model
+            yield cfg, model, info

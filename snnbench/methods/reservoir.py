@@ -15,31 +15,46 @@ from collections.abc import Iterator
 import torch
 
 from snnbench.methods.base import FitData
-from snnbench.methods.recon import Recon, dictionary, head_targets, row_weights, with_readout
+from snnbench.methods.recon import (
+    Recon,
+    Trained,
+    dictionary,
+    head_targets,
+    row_weights,
+    with_readout,
+)
 from snnbench.models.lif import LIFNetwork
 
 
 class Reservoir(Recon):
     name = "reservoir"
-    description = "recon's random LIF witnesses with a ridge-regression readout (no L1, no certificate)."
+    description = (
+        "recon's random LIF witnesses with a ridge-regression readout (no L1, no certificate)."
+    )
     paper = "Jaeger 2001; Maass, Natschlaeger, Markram 2002 (reservoir computing)"
     config_resource = "snnbench.methods:configs/reservoir.toml"
     path_key = "ridge"
 
-    def solve_path(self, data: FitData, net: LIFNetwork, configs: list[dict]) -> Iterator[tuple[dict, LIFNetwork]]:
+    def solve_path(self, data: FitData, net: LIFNetwork, configs: list[dict]) -> Iterator[Trained]:
         task, config = data.task, configs[0]
         d = dictionary(net, data.train).to(torch.float64)
         a = row_weights(task, data.train, config.get("row_weights", "uniform"))
         evals, evecs = torch.linalg.eigh(d.T @ (a[:, None] * d))
         evals = evals.clamp_min(0)  # the Gram matrix is PSD; round-off can make tiny negatives
         # each head's right-hand side D^T A Y in the eigenbasis
-        heads = [evecs.T @ (d.T @ (a[:, None] * torch.nn.functional.one_hot(y, k).to(torch.float64)))
-                 for _, k, y in head_targets(task, data.train)]
+        heads = [
+            evecs.T @ (d.T @ (a[:, None] * torch.nn.functional.one_hot(y, k).to(torch.float64)))
+            for _, k, y in head_targets(task, data.train)
+        ]
         for i, cfg in enumerate(configs):
             ridge = cfg[self.path_key]
             rows = [(evecs @ (rhs / (evals + ridge)[:, None])).T for rhs in heads]
             model = with_readout(net, torch.cat(rows))
-            model.fit_info = {"solver": "ridge via eigendecomposition of D^T A D", "p_last": net.spec.p_last,
-                              "dictionary_rows": d.shape[0], "gram_rank": int((evals > 1e-12 * evals.max()).sum())}
+            info = {
+                "solver": "ridge via eigendecomposition of D^T A D",
+                "p_last": net.spec.p_last,
+                "dictionary_rows": d.shape[0],
+                "gram_rank": int((evals > 1e-12 * evals.max()).sum()),
+            }
             data.progress(i + 1, len(configs))
-            yield cfg, model
+            yield cfg, model, info

@@ -17,12 +17,12 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from snnbench.methods.base import BestOnVal, FitData, Method, network_spec
+from snnbench.methods.base import BestOnVal, Fit, FitData, Method, network_spec
 from snnbench.models.lif import LIFNetwork
-from snnbench.tasks.base import Split, Task
+from snnbench.tasks.base import Split, TaskInfo
 
 
-def task_loss(logits: torch.Tensor, y: torch.Tensor, task: Task) -> torch.Tensor:
+def task_loss(logits: torch.Tensor, y: torch.Tensor, task: TaskInfo) -> torch.Tensor:
     """Cross-entropy on the last step (sequence tasks) or per head on every step (token)."""
     if task.kind == "sequence":
         return nn.functional.cross_entropy(logits, y)
@@ -35,7 +35,7 @@ def task_loss(logits: torch.Tensor, y: torch.Tensor, task: Task) -> torch.Tensor
 
 
 @torch.no_grad()
-def selection_accuracy(logits: torch.Tensor, y: torch.Tensor, task: Task) -> float:
+def selection_accuracy(logits: torch.Tensor, y: torch.Tensor, task: TaskInfo) -> float:
     """The training loop's own val signal (early stopping only; never reported).
 
     For token tasks this is teacher-forced: every head right at a position.
@@ -66,7 +66,9 @@ def train_surrogate_gradient(
     task, train = data.task, data.train
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(module.parameters(), lr=config["lr"])
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5, patience=10)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, mode="max", factor=0.5, patience=10
+    )
     x, y = train.inputs(), train.targets()
     epochs, batch_size = config["epochs"], config["batch_size"]
     kept = BestOnVal(config.get("early_stop", epochs), copy.deepcopy(module.state_dict()))
@@ -109,6 +111,12 @@ class SurrogateGradient(Method):
     def to_module(self, net: LIFNetwork) -> nn.Module:
         return net if self.module_class is None else self.module_class.from_network(net)
 
-    def fit(self, data: FitData, config: dict, seed: int) -> LIFNetwork:
-        module = train_surrogate_gradient(self.to_module(self.init_network(data, config, seed)), data, config, seed)
+    def train(self, data: FitData, config: dict, seed: int) -> LIFNetwork:
+        """The trained canonical network (sg-recon keeps its hidden weights as witnesses)."""
+        module = train_surrogate_gradient(
+            self.to_module(self.init_network(data, config, seed)), data, config, seed
+        )
         return module if self.module_class is None else module.to_network()
+
+    def fit(self, data: FitData, config: dict, seed: int) -> Fit:
+        return Fit.of(self.train(data, config, seed))

@@ -58,6 +58,8 @@ class GRUNetwork(nn.Module):
         return [torch.zeros(1, n, self.spec.hidden)]
 
     @torch.no_grad()
-    def step(self, state: list[torch.Tensor], x_t: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
+    def step(
+        self, state: list[torch.Tensor], x_t: torch.Tensor
+    ) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
         out, h = self.gru(x_t[:, None].to(torch.float32), state[0])
         return [h], self.readout(out[:, 0]), torch.zeros(x_t.shape[0], dtype=torch.int64)

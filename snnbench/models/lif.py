@@ -48,9 +48,14 @@ class LIFSpec:
 
     def __post_init__(self) -> None:
         if self.depth < 2:
-            raise ValueError("depth counts weight layers and must be >= 2 (one LIF layer + readout)")
+            raise ValueError(
+                "depth counts weight layers and must be >= 2 (one LIF layer + readout)"
+            )
         if self.p_rec % self.branches or self.p_last % self.branches:
-            raise ValueError(f"p_rec={self.p_rec} and p_last={self.p_last} must divide by branches={self.branches}")
+            raise ValueError(
+                f"p_rec={self.p_rec} and p_last={self.p_last} "
+                f"must divide by branches={self.branches}"
+            )
         if self.features not in ("spike", "membrane", "analog"):
             raise ValueError(f"features must be spike, membrane or analog, not {self.features!r}")
 
@@ -65,7 +70,7 @@ class LIFSpec:
         return self.branches * sum(self.widths)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {"kind": "lif", **asdict(self)}
 
 
 class RunOutput(NamedTuple):
@@ -110,7 +115,8 @@ class LIFNetwork(UnrolledLIF):
         self.spec = spec
         fan_in = [spec.n_in, *spec.widths[:-1]]
         self.hidden = nn.ParameterList(
-            nn.Parameter(torch.zeros(spec.branches, w, f)) for w, f in zip(spec.widths, fan_in)
+            nn.Parameter(torch.zeros(spec.branches, w, f))
+            for w, f in zip(spec.widths, fan_in, strict=False)
         )
         self.readout = nn.Linear(spec.p_last, spec.n_out)
         nn.init.zeros_(self.readout.weight)
@@ -146,7 +152,9 @@ class LIFNetwork(UnrolledLIF):
         return [w.contiguous() if events and i > 0 else w for i, w in enumerate(weights)], events
 
     @torch.no_grad()
-    def _layers(self, x: torch.Tensor, count: torch.Tensor | None, weights: list[torch.Tensor], events: bool) -> torch.Tensor:
+    def _layers(
+        self, x: torch.Tensor, count: torch.Tensor | None, weights: list[torch.Tensor], events: bool
+    ) -> torch.Tensor:
         """Last-layer features (K, T, n, w) of x (n, T, n_in); (K, 1, n, w) when only the last
         step is read out and the last layer runs on events."""
         n, steps, _ = x.shape
@@ -158,13 +166,25 @@ class LIFNetwork(UnrolledLIF):
             last = i == len(weights) - 1
             output = self.spec.features if last else "spike"
             if events and i > 0:  # the first layer's scan runs fused into the second's kernel
-                h = lif_events(h, w, self.spec.beta, self.spec.theta, output, count,
-                               last_only=last and not self.spec.every_step, integrate=i == 1)
+                h = lif_events(
+                    h,
+                    w,
+                    self.spec.beta,
+                    self.spec.theta,
+                    output,
+                    count,
+                    last_only=last and not self.spec.every_step,
+                    integrate=i == 1,
+                )
                 continue
-            rows = h.reshape(-1, steps * n, h.shape[-1])  # all (step, sample) rows: one product per layer
+            rows = h.reshape(
+                -1, steps * n, h.shape[-1]
+            )  # all (step, sample) rows: one product per layer
             # One input (pixel by pixel): each current is a single rounded product, which a
             # broadcast multiply computes, bit for bit, 4x faster than a matrix product.
-            h = (rows * w if rows.shape[-1] == 1 else torch.matmul(rows, w)).view(w.shape[0], *layout, -1)
+            h = (rows * w if rows.shape[-1] == 1 else torch.matmul(rows, w)).view(
+                w.shape[0], *layout, -1
+            )
             if not events:
                 lif_scan_(h, self.spec.beta, self.spec.theta, output, count)
         return h.transpose(1, 2) if events else h
@@ -176,7 +196,9 @@ class LIFNetwork(UnrolledLIF):
             return feats[:, -1].permute(1, 0, 2).reshape(n, k * w)
         return feats.permute(2, 1, 0, 3).reshape(n, steps, k * w)
 
-    def _batches(self, x: torch.Tensor, batch_size: int | None, events: bool) -> Iterator[tuple[slice, torch.Tensor]]:
+    def _batches(
+        self, x: torch.Tensor, batch_size: int | None, events: bool
+    ) -> Iterator[tuple[slice, torch.Tensor]]:
         """(rows, x[rows]) batches so that, by default, the widest tensor a batch materialises
         holds about BATCH_BYTES: every layer's currents with `gemm`; with `events` the first
         layers' (the last layer's outputs exist at t = T only, unless every_step).
@@ -192,14 +214,18 @@ class LIFNetwork(UnrolledLIF):
         if batch_size is None:
             steps, spec = x.shape[1], self.spec
             last_steps = 1 if events and not spec.every_step else steps
-            per_sample = max(steps * spec.p_rec, last_steps * spec.p_last) * self.hidden[0].element_size()
+            per_sample = (
+                max(steps * spec.p_rec, last_steps * spec.p_last) * self.hidden[0].element_size()
+            )
             batch_size = max(1, BATCH_BYTES // per_sample)
         for start in range(0, x.shape[0], batch_size):
             rows = slice(start, min(start + batch_size, x.shape[0]))
             yield rows, x[rows]
 
     @torch.no_grad()
-    def features(self, x: torch.Tensor, batch_size: int | None = None, engine: Engine = "gemm") -> torch.Tensor:
+    def features(
+        self, x: torch.Tensor, batch_size: int | None = None, engine: Engine = "gemm"
+    ) -> torch.Tensor:
         """Read-out features: (n, p_last) at t = T, or (n, T, p_last) with every_step.
 
         engine: `gemm` (bit for bit the libraries' arithmetic; every committed result) or
@@ -214,7 +240,9 @@ class LIFNetwork(UnrolledLIF):
         return out
 
     @torch.no_grad()
-    def run(self, x: torch.Tensor, batch_size: int | None = None, engine: Engine = "gemm") -> RunOutput:
+    def run(
+        self, x: torch.Tensor, batch_size: int | None = None, engine: Engine = "gemm"
+    ) -> RunOutput:
         """Logits and per-sample spike counts, fast and without grad (engine as in `features`)."""
         n, steps = x.shape[:2]
         shape = (n, steps, self.spec.n_out) if self.spec.every_step else (n, self.spec.n_out)
@@ -222,7 +250,9 @@ class LIFNetwork(UnrolledLIF):
         spikes = torch.zeros(n, dtype=torch.int64)
         weights, events = self._fast_weights(engine)
         for rows, xb in self._batches(x, batch_size, events):
-            logits[rows] = self.readout(self._flatten(self._layers(xb, spikes[rows], weights, events)))
+            logits[rows] = self.readout(
+                self._flatten(self._layers(xb, spikes[rows], weights, events))
+            )
         return RunOutput(logits, spikes)
 
     # ------------------------------------------------------------------ differentiable path
@@ -235,8 +265,10 @@ class LIFNetwork(UnrolledLIF):
         spec = self.spec
         n, steps, _ = x.shape
         h = x.transpose(0, 1).reshape(1, steps * n, -1).to(self.hidden[0].dtype)  # (1, T*n, n_in)
-        for i, w in enumerate(self.hidden):
-            currents = torch.matmul(h, w.transpose(1, 2)).view(w.shape[0], steps, n, -1)  # (K, T, n, w)
+        for _i, w in enumerate(self.hidden):
+            currents = torch.matmul(h, w.transpose(1, 2)).view(
+                w.shape[0], steps, n, -1
+            )  # (K, T, n, w)
             r = torch.zeros_like(currents[:, 0])
             spikes, feats = [], []
             for t in range(steps):
@@ -249,7 +281,9 @@ class LIFNetwork(UnrolledLIF):
             if record is not None:
                 record.append(h.permute(1, 2, 0, 3).reshape(steps, n, -1))
             h = h.view(w.shape[0], steps * n, -1)
-        last = torch.stack(feats, 1) if spec.features != "spike" else h.view(-1, steps, n, h.shape[-1])
+        last = (
+            torch.stack(feats, 1) if spec.features != "spike" else h.view(-1, steps, n, h.shape[-1])
+        )
         return last.permute(1, 2, 0, 3).reshape(steps, n, -1)
 
     # ------------------------------------------------------------------ step API
@@ -258,12 +292,14 @@ class LIFNetwork(UnrolledLIF):
         return [torch.zeros(w.shape[0], n, w.shape[1], dtype=w.dtype) for w in self.hidden]
 
     @torch.no_grad()
-    def step(self, state: list[torch.Tensor], x_t: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
+    def step(
+        self, state: list[torch.Tensor], x_t: torch.Tensor
+    ) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
         """One time step for all samples: (new state, logits (n, C), spikes (n,))."""
         spec = self.spec
         h = x_t.to(self.hidden[0].dtype).unsqueeze(0)  # (1, n, n_in)
         new_state, count = [], torch.zeros(x_t.shape[0], dtype=torch.int64)
-        for i, (w, r) in enumerate(zip(self.hidden, state)):
+        for i, (w, r) in enumerate(zip(self.hidden, state, strict=False)):
             u = spec.beta * r + torch.matmul(h, w.transpose(1, 2))
             s = u >= spec.theta
             r = u - spec.theta * s

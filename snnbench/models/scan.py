@@ -42,7 +42,9 @@ from numba.extending import intrinsic
 
 Features = Literal["spike", "membrane", "analog"]  # what the last layer outputs
 SAMPLES_PER_BLOCK = 64  # one parallel job: a block of samples of one branch, every step
-EVENT_SAMPLES_PER_BLOCK = 8  # the same for the events kernel: smaller, as its work per sample varies
+EVENT_SAMPLES_PER_BLOCK = (
+    8  # the same for the events kernel: smaller, as its work per sample varies
+)
 OUTPUT = {"spike": 0, "membrane": 1, "analog": 2}
 LANES = 16  # inputs the events kernel's change detection compares at once
 
@@ -161,9 +163,19 @@ def _add_rows(acc, weights, rows, count, subtract):  # pragma: no cover (compile
     """
     q = 0
     while q + 4 <= count:
-        w0, w1, w2, w3 = weights[rows[q]], weights[rows[q + 1]], weights[rows[q + 2]], weights[rows[q + 3]]
+        w0, w1, w2, w3 = (
+            weights[rows[q]],
+            weights[rows[q + 1]],
+            weights[rows[q + 2]],
+            weights[rows[q + 3]],
+        )
         for e in range(acc.size):
-            _accumulate(acc, e, (np.float64(w0[e]) + np.float64(w1[e])) + (np.float64(w2[e]) + np.float64(w3[e])), subtract)
+            _accumulate(
+                acc,
+                e,
+                (np.float64(w0[e]) + np.float64(w1[e])) + (np.float64(w2[e]) + np.float64(w3[e])),
+                subtract,
+            )
         q += 4
     if q + 2 <= count:
         w0, w1 = weights[rows[q]], weights[rows[q + 1]]
@@ -190,16 +202,26 @@ def _split_lanes(typingctx, now_addr, before_addr, first, rising_addr, falling_a
         mask, bits = ir.VectorType(ir.IntType(1), LANES), ir.IntType(LANES)
         now = builder.load(builder.inttoptr(now_addr, spikes.as_pointer()), align=1)
         before = builder.load(builder.inttoptr(before_addr, spikes.as_pointer()), align=1)
-        base = builder.insert_element(ir.Constant(indices, ir.Undefined), builder.trunc(first, i32), ir.Constant(i32, 0))
-        base = builder.shuffle_vector(base, ir.Constant(indices, ir.Undefined), ir.Constant(indices, [0] * LANES))
+        base = builder.insert_element(
+            ir.Constant(indices, ir.Undefined), builder.trunc(first, i32), ir.Constant(i32, 0)
+        )
+        base = builder.shuffle_vector(
+            base, ir.Constant(indices, ir.Undefined), ir.Constant(indices, [0] * LANES)
+        )
         index = builder.add(base, ir.Constant(indices, list(range(LANES))))
         store = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.VoidType(), [indices, i32.as_pointer(), mask]),
-            f"llvm.masked.compressstore.v{LANES}i32")
-        popcount = builder.module.declare_intrinsic("llvm.ctpop", [bits], ir.FunctionType(bits, [bits]))
+            builder.module,
+            ir.FunctionType(ir.VoidType(), [indices, i32.as_pointer(), mask]),
+            f"llvm.masked.compressstore.v{LANES}i32",
+        )
+        popcount = builder.module.declare_intrinsic(
+            "llvm.ctpop", [bits], ir.FunctionType(bits, [bits])
+        )
         counts = []
-        for moved, addr in ((builder.icmp_unsigned(">", now, before), rising_addr),
-                            (builder.icmp_unsigned("<", now, before), falling_addr)):
+        for moved, addr in (
+            (builder.icmp_unsigned(">", now, before), rising_addr),
+            (builder.icmp_unsigned("<", now, before), falling_addr),
+        ):
             builder.call(store, [index, builder.inttoptr(addr, i32.as_pointer()), moved])
             counts.append(builder.zext(builder.call(popcount, [builder.bitcast(moved, bits)]), i64))
         return builder.or_(counts[0], builder.shl(counts[1], ir.Constant(i64, 32)))
@@ -214,8 +236,13 @@ def _split_compressed(now, before, rising, falling):  # pragma: no cover (compil
     now_addr, before_addr = now.ctypes.data, before.ctypes.data
     rising_addr, falling_addr = rising.ctypes.data, falling.ctypes.data
     for first in range(0, now.size, LANES):
-        moved = _split_lanes(now_addr + first, before_addr + first, first,
-                             rising_addr + 4 * rises, falling_addr + 4 * falls)
+        moved = _split_lanes(
+            now_addr + first,
+            before_addr + first,
+            first,
+            rising_addr + 4 * rises,
+            falling_addr + 4 * falls,
+        )
         rises += moved & 0xFFFFFFFF
         falls += moved >> 32
     return rises, falls
@@ -251,8 +278,27 @@ def _split_changes(now, before, changed, rising, falling):  # pragma: no cover (
 
 
 @njit(cache=True, boundscheck=False)
-def _event_sample(inputs, integrate, weights, k, i, beta, theta, output, out, acc, r, fired,
-                  r_in, fired_in, now, before, changed, rising, falling):  # pragma: no cover
+def _event_sample(
+    inputs,
+    integrate,
+    weights,
+    k,
+    i,
+    beta,
+    theta,
+    output,
+    out,
+    acc,
+    r,
+    fired,
+    r_in,
+    fired_in,
+    now,
+    before,
+    changed,
+    rising,
+    falling,
+):  # pragma: no cover
     """One sample of `_event_kernel`; returns its spikes (both layers' with `integrate`)."""
     steps, fan_in = inputs.shape[2], inputs.shape[3]
     acc[:] = 0.0
@@ -277,7 +323,9 @@ def _event_sample(inputs, integrate, weights, k, i, beta, theta, output, out, ac
 
 
 @njit(parallel=True, cache=True, boundscheck=False)
-def _event_kernel(inputs, integrate, weights, beta, theta, output, out, counts):  # pragma: no cover (compiled)
+def _event_kernel(
+    inputs, integrate, weights, beta, theta, output, out, counts
+):  # pragma: no cover (compiled)
     """Inputs (K, n, T, f) through weights (K, f, w) to outputs (K, n, T_out, w): sample-major,
     so that each sample's steps are read and written in one contiguous run.
 
@@ -301,8 +349,27 @@ def _event_kernel(inputs, integrate, weights, beta, theta, output, out, counts):
         changed = np.empty(padded, dtype=np.int32)
         rising, falling = np.empty_like(changed), np.empty_like(changed)
         for i in range(first, min(n, first + EVENT_SAMPLES_PER_BLOCK)):
-            counts[k, i] += _event_sample(inputs, integrate, weights, k, i, beta, theta, output, out, acc, r, fired,
-                                          r_in, fired_in, now, before, changed, rising, falling)
+            counts[k, i] += _event_sample(
+                inputs,
+                integrate,
+                weights,
+                k,
+                i,
+                beta,
+                theta,
+                output,
+                out,
+                acc,
+                r,
+                fired,
+                r_in,
+                fired_in,
+                now,
+                before,
+                changed,
+                rising,
+                falling,
+            )
 
 
 def lif_events(
@@ -337,8 +404,14 @@ def lif_events(
     dtype = out.numpy().dtype.type
     _set_threads()
     _event_kernel(
-        inputs.contiguous().numpy(), integrate, weights.contiguous().numpy(),
-        dtype(beta), dtype(theta), OUTPUT[output], out.numpy(), counts,
+        inputs.contiguous().numpy(),
+        integrate,
+        weights.contiguous().numpy(),
+        dtype(beta),
+        dtype(theta),
+        OUTPUT[output],
+        out.numpy(),
+        counts,
     )
     if count is not None:
         count += torch.from_numpy(counts.sum(axis=0))

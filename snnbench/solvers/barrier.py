@@ -54,10 +54,14 @@ def _cholesky_solve(m: torch.Tensor, rhs: torch.Tensor) -> torch.Tensor:
     diagonal).  The jitter only damps the Newton step; the certificate does not depend on it."""
     scale = float(m.diagonal().abs().mean()) or 1.0
     for jitter in (0.0, 1e-12, 1e-10, 1e-8, 1e-6, 1e-4, 1e-2, 1.0):
-        factor, info = torch.linalg.cholesky_ex(m + jitter * scale * torch.eye(len(m), dtype=m.dtype) if jitter else m)
+        factor, info = torch.linalg.cholesky_ex(
+            m + jitter * scale * torch.eye(len(m), dtype=m.dtype) if jitter else m
+        )
         if int(info) == 0:
             return torch.cholesky_solve(rhs[:, None], factor)[:, 0]
-    raise FloatingPointError("the barrier method's Newton system is not positive definite (non-finite data?)")
+    raise FloatingPointError(
+        "the barrier method's Newton system is not positive definite (non-finite data?)"
+    )
 
 
 def _to_vector(w: torch.Tensor) -> torch.Tensor:
@@ -69,8 +73,9 @@ def _to_matrix(v: torch.Tensor, p: int) -> torch.Tensor:
     return v.view(-1, p).T
 
 
-def solve_barrier(problem: L1Problem, rho: float, w: torch.Tensor, tol: float,
-                  max_iter: int) -> tuple[torch.Tensor, int, tuple[float, float]]:
+def solve_barrier(
+    problem: L1Problem, rho: float, w: torch.Tensor, tol: float, max_iter: int
+) -> tuple[torch.Tensor, int, tuple[float, float]]:
     """W, Newton steps, (primal, dual) certificate; stops at relative gap <= tol or max_iter."""
     d, loss, a = problem.d, problem.loss, problem.a
     p, m = w.shape[0], w.numel()
@@ -101,7 +106,10 @@ def solve_barrier(problem: L1Problem, rho: float, w: torch.Tensor, tol: float,
         dz = d @ dw_m
         start, slope = barrier_objective(w, u, z), float(g_w @ dw + g_u @ du)
         size = 1.0
-        while barrier_objective(w + size * dw_m, u + size * du_m, z + size * dz) > start + ARMIJO * size * slope:
+        while (
+            barrier_objective(w + size * dw_m, u + size * du_m, z + size * dz)
+            > start + ARMIJO * size * slope
+        ):
             size /= 2
             if size < 1e-12:
                 break

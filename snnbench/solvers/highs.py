@@ -23,13 +23,22 @@ from snnbench.errors import SnnbenchError
 TOLERANCES = {"dual_feasibility_tolerance": 1e-10, "primal_feasibility_tolerance": 1e-10}
 
 
-def hinge_lp_highs(d: torch.Tensor, y: torch.Tensor, a: torch.Tensor, rho: float) -> tuple[torch.Tensor, torch.Tensor, int]:
+def hinge_lp_highs(
+    d: torch.Tensor, y: torch.Tensor, a: torch.Tensor, rho: float
+) -> tuple[torch.Tensor, torch.Tensor, int]:
     """w (P,), lam (n,), simplex iterations for one hinge column; y in {-1, +1} (n,)."""
     n, p_dim = d.shape
     yd = sparse.csr_matrix((y[:, None] * d).numpy())
     cost = np.concatenate([a.numpy(), np.full(2 * p_dim, rho)])
     constraints = sparse.hstack([-sparse.eye(n, format="csr"), -yd, yd], format="csr")
-    result = linprog(cost, A_ub=constraints, b_ub=-np.ones(n), bounds=(0, None), method="highs", options=TOLERANCES)
+    result = linprog(
+        cost,
+        A_ub=constraints,
+        b_ub=-np.ones(n),
+        bounds=(0, None),
+        method="highs",
+        options=TOLERANCES,
+    )
     if result.status != 0:
         raise SnnbenchError(f"HiGHS could not solve the hinge LP: {result.message}")
     x = torch.from_numpy(result.x)

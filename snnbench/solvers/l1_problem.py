@@ -81,7 +81,9 @@ class L1Problem:
     def __init__(self, d: torch.Tensor, loss: Loss, a: torch.Tensor | None = None):
         self.d = d.to(torch.float64)
         n = self.d.shape[0]
-        self.a = torch.full((n,), 1.0 / n, dtype=torch.float64) if a is None else a.to(torch.float64)
+        self.a = (
+            torch.full((n,), 1.0 / n, dtype=torch.float64) if a is None else a.to(torch.float64)
+        )
         self.loss = loss
         self.n_cols = loss.columns
         self._sigma2: dict[str, float] = {}
@@ -97,7 +99,9 @@ class L1Problem:
     def sigma2(self, weighted: bool) -> float:
         key = "weighted" if weighted else "plain"
         if key not in self._sigma2:
-            self._sigma2[key] = spectral_norm2(self.d * self.a.sqrt()[:, None] if weighted else self.d)
+            self._sigma2[key] = spectral_norm2(
+                self.d * self.a.sqrt()[:, None] if weighted else self.d
+            )
         return self._sigma2[key]
 
     def rho_max(self) -> float:
@@ -109,8 +113,13 @@ class L1Problem:
         z = self.d @ w if z is None else z
         return float(self.loss.value(z, self.a) + rho * w.abs().sum())
 
-    def certificate(self, w: torch.Tensor, rho: float, z: torch.Tensor | None = None,
-                    u: torch.Tensor | None = None) -> tuple[float, float]:
+    def certificate(
+        self,
+        w: torch.Tensor,
+        rho: float,
+        z: torch.Tensor | None = None,
+        u: torch.Tensor | None = None,
+    ) -> tuple[float, float]:
         """(primal, dual) at W; the dual point is U (or -grad at W), scaled to be feasible."""
         z = self.d @ w if z is None else z
         u = -self.loss.grad(z, self.a) if u is None else u
@@ -123,15 +132,27 @@ class L1Problem:
         """Whether the barrier method's dense m x m Newton system is small enough to use."""
         return self.d.shape[1] * self.n_cols <= NEWTON_MAX_SIZE
 
-    def solve(self, rho: float, w0: torch.Tensor | None = None, tol: float = 1e-6,
-              max_iter: int = 50000, check_every: int = 10, lp: str = "highs",
-              smooth: str = "auto", newton_max_iter: int = 200) -> SolveResult:
+    def solve(
+        self,
+        rho: float,
+        w0: torch.Tensor | None = None,
+        tol: float = 1e-6,
+        max_iter: int = 50000,
+        check_every: int = 10,
+        lp: str = "highs",
+        smooth: str = "auto",
+        newton_max_iter: int = 200,
+    ) -> SolveResult:
         """Smooth losses: the barrier method or FISTA (`smooth`, max_iter FISTA iterations or
         newton_max_iter Newton steps).  Hinge (an LP): HiGHS, or lp="interior-point" (ours)."""
         if smooth not in SMOOTH_SOLVERS:
             raise ValueError(f"smooth must be one of {', '.join(SMOOTH_SOLVERS)}, not {smooth!r}")
         start = time.perf_counter()
-        x = torch.zeros(self.d.shape[1], self.n_cols, dtype=torch.float64) if w0 is None else w0.to(torch.float64).clone()
+        x = (
+            torch.zeros(self.d.shape[1], self.n_cols, dtype=torch.float64)
+            if w0 is None
+            else w0.to(torch.float64).clone()
+        )
         if not self.loss.smooth:
             algorithm = lp
             x, iterations, (primal, dual) = self._hinge_lp(x, rho, tol, max_iter, lp)
@@ -141,14 +162,30 @@ class L1Problem:
         else:
             switch = smooth == "auto" and self.barrier_fits()
             algorithm = "fista"
-            x, iterations, (primal, dual) = self._fista(x, rho, tol, min(max_iter, AUTO_FISTA_ITERATIONS) if switch else max_iter, check_every)
+            x, iterations, (primal, dual) = self._fista(
+                x,
+                rho,
+                tol,
+                min(max_iter, AUTO_FISTA_ITERATIONS) if switch else max_iter,
+                check_every,
+            )
             if switch and primal - dual > tol * max(abs(primal), 1e-12):
                 algorithm = f"fista ({iterations} it.) + barrier"
                 x, iterations, (primal, dual) = solve_barrier(self, rho, x, tol, newton_max_iter)
         gap = primal - dual
         rel = gap / max(abs(primal), 1e-12)
-        return SolveResult(x, rho, primal, dual, gap, rel, iterations, time.perf_counter() - start,
-                           rel <= tol, algorithm)
+        return SolveResult(
+            x,
+            rho,
+            primal,
+            dual,
+            gap,
+            rel,
+            iterations,
+            time.perf_counter() - start,
+            rel <= tol,
+            algorithm,
+        )
 
     def _fista(self, x, rho, tol, max_iter, check_every):
         d, loss, a = self.d, self.loss, self.a
@@ -192,7 +229,9 @@ class L1Problem:
             if lp == "highs":
                 w, lam, used = hinge_lp_highs(self.d, y[:, c], self.a, rho)
             else:
-                w, lam, used = hinge_lp(self.d, y[:, c], self.a, rho, tol=tol / 10, max_iter=min(max_iter, 100))
+                w, lam, used = hinge_lp(
+                    self.d, y[:, c], self.a, rho, tol=tol / 10, max_iter=min(max_iter, 100)
+                )
             columns.append(w)
             duals.append(y[:, c] * lam.clamp(min=torch.zeros_like(lam), max=self.a))
             iterations += used

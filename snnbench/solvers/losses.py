@@ -44,7 +44,9 @@ class Loss(ABC):
     def dual_value(self, u: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
         """Dual objective at U (n, C) with U = -s * grad, s in [0, 1]."""
 
-    def hessian_weights(self, z: torch.Tensor, a: torch.Tensor) -> dict[tuple[int, int], torch.Tensor]:
+    def hessian_weights(
+        self, z: torch.Tensor, a: torch.Tensor
+    ) -> dict[tuple[int, int], torch.Tensor]:
         """Row weights s of the nonzero Hessian blocks: d2/dZ_c dZ_e = diag(s[(c, e)]), c <= e.
 
         The barrier method's Newton system is built from them (H_ce = D^T diag(s) D).
@@ -72,8 +74,11 @@ class SoftmaxCrossEntropy(Loss):
 
     def hessian_weights(self, z, a):
         p = torch.softmax(z, 1)  # per row: a (diag(p) - p p^T)
-        return {(c, e): a * ((p[:, c] if c == e else 0) - p[:, c] * p[:, e])
-                for c in range(self.columns) for e in range(c, self.columns)}
+        return {
+            (c, e): a * ((p[:, c] if c == e else 0) - p[:, c] * p[:, e])
+            for c in range(self.columns)
+            for e in range(c, self.columns)
+        }
 
     def dual_value(self, u, a):
         # U = a (E - Z') with Z' = E - U / a on the simplex: dual = sum a_i entr(Z'_i).

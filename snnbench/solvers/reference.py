@@ -32,7 +32,9 @@ def cvxpy_problem(problem: L1Problem, rho: float) -> tuple[cp.Problem, cp.Variab
     return cp.Problem(cp.Minimize(objective + rho * cp.norm1(w)), constraints), w
 
 
-def solve_cvxpy(problem: L1Problem, rho: float, solvers: tuple[str, ...] = ("CLARABEL", "SCS"), **options) -> SolveResult:
+def solve_cvxpy(
+    problem: L1Problem, rho: float, solvers: tuple[str, ...] = ("CLARABEL", "SCS"), **options
+) -> SolveResult:
     start = time.perf_counter()
     prob, w = cvxpy_problem(problem, rho)
     used, error = None, None
@@ -54,5 +56,15 @@ def solve_cvxpy(problem: L1Problem, rho: float, solvers: tuple[str, ...] = ("CLA
     primal, dual = problem.certificate(weights, rho, u=u)
     gap = primal - dual
     rel = gap / max(abs(primal), 1e-12)
-    return SolveResult(weights, rho, primal, dual, gap, rel, int(prob.solver_stats.num_iters or 0),
-                       time.perf_counter() - start, prob.status == cp.OPTIMAL, f"cvxpy-{used.lower()}")
+    return SolveResult(
+        weights,
+        rho,
+        primal,
+        dual,
+        gap,
+        rel,
+        int(prob.solver_stats.num_iters or 0),
+        time.perf_counter() - start,
+        prob.status == cp.OPTIMAL,
+        f"cvxpy-{used.lower()}",
+    )

@@ -6,7 +6,7 @@ versions are never ranked together.
 
 from __future__ import annotations
 
-from snnbench.errors import UnknownNameError
+from snnbench.errors import UnknownNameError, UsageError
 from snnbench.tasks import addition, smnist, xor
 from snnbench.tasks.base import Split, Task
 
@@ -46,4 +46,6 @@ def resolve_tasks(spec: str) -> list[Task]:
             chosen[part] = TASKS[part]
         else:
             raise UnknownNameError("task", part, [*TASKS, *families(), "all"])
+    if not chosen:
+        raise UsageError(f"--task {spec!r} names no task; give an id, a family or `all`")
     return list(chosen.values())

@@ -41,6 +41,6 @@ def permutation(bits: np.random.PCG64, n: int) -> np.ndarray:
     """A uniform permutation of range(n): Fisher-Yates with draws j_i ~ U[0, i]."""
     perm = np.arange(n, dtype=np.int64)
     draws = _bounded(bits, np.arange(n, 1, -1, dtype=np.uint64))  # highs i + 1, i = n-1..1
-    for i, j in zip(range(n - 1, 0, -1), draws.tolist()):
+    for i, j in zip(range(n - 1, 0, -1), draws.tolist(), strict=False):
         perm[i], perm[j] = perm[j], perm[i]
     return perm

