@@ -336,18 +336,25 @@ def leaderboard_build(
     results: Annotated[
         Path, typer.Option(help="Folder of result files (searched recursively).")
     ] = Path("leaderboard/results"),
-    out: Annotated[Path, typer.Option(help="Output folder; replaced by the new site.")] = Path(
-        "leaderboard/site"
-    ),
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="Site folder: built beside it and swapped in when complete; only an empty "
+            "folder or a site snnbench built is replaced, never --results or a folder around it."
+        ),
+    ] = Path("leaderboard/site"),
     data_dir: Annotated[
         Optional[str], typer.Option(help="MNIST folder, to check smnist fingerprints.")
     ] = None,
 ) -> None:
-    """Validate every result file and generate the static site (fails on any invalid file)."""
+    """Validate every result file and generate the static site (fails on any invalid file,
+    leaving the previous site as it was)."""
     from snnbench.leaderboard import build_site
 
     try:
         site = build_site(results, out, data_dir)
+    except UsageError as exc:
+        fail(str(exc), 2)
     except SnnbenchError as exc:
         fail(str(exc))
     console.print(
@@ -359,16 +366,26 @@ def leaderboard_build(
 @leaderboard_app.command("serve")
 def leaderboard_serve(
     site: Annotated[Path, typer.Option(help="The built site folder.")] = Path("leaderboard/site"),
-    port: Annotated[int, typer.Option(help="Port on localhost (0 picks a free one).")] = 8000,
+    port: Annotated[
+        int,
+        typer.Option(help="Port on localhost, 0 to 65535 (0 picks a free one).", min=0, max=65535),
+    ] = 8000,
 ) -> None:
     """Serve the built site on http://127.0.0.1:PORT until interrupted."""
     from functools import partial
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
     if not (site / "index.html").is_file():
-        fail(f"{site} has no index.html; run `snnbench leaderboard build --out {site}` first")
+        fail(f"{site} has no index.html; run `snnbench leaderboard build --out {site}` first", 2)
     handler = partial(SimpleHTTPRequestHandler, directory=str(site))
-    with ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
+    try:
+        server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError as exc:
+        fail(
+            f"cannot serve on 127.0.0.1:{port}: {exc.strerror}; pick another --port (0: any free)",
+            2,
+        )
+    with server:
         console.print(
             f"serving {site} at http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)"
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -250,3 +251,62 @@ def test_smooth_solver_option_reaches_the_solves_and_the_file(tmp_path):
     assert solves["sum"]["solver"] == "barrier" and solves["sum"]["converged"]
     bad = evaluate(tmp_path, "recon", "add-b2", "0", "--set", "smooth_solver=newton")
     assert bad.exit_code == 2 and "auto, barrier, fista" in bad.output
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--preset", "bogus"], "unknown preset 'bogus'"),
+        (["--seeds", "1" * 23], "from 0 to 4294967295"),
+        (["--seeds", "-1"], "from 0 to"),
+        (["--seeds", "0,0"], "distinct"),
+        (["--seeds", "x"], "comma-separated integers"),
+        (["--set", "no_such_key=1"], "no setting 'no_such_key'"),
+        (["--set", "lr=fast"], "expected a float"),
+        (["--set", "=1"], "expected key=value"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_before_any_work(tmp_path, extra, message):
+    result = evaluate(tmp_path / "out", "sg", "first-last-xor-t6", "0", *extra)
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "out" / "sg").exists()  # nothing trained, nothing written
+
+
+def test_an_empty_task_list_is_an_error():
+    result = runner.invoke(app, ["evaluate", "--method", "sg", "--task", ","])
+    assert result.exit_code == 2 and "names no task" in result.output
+
+
+def test_a_bad_out_folder_is_refused_before_the_first_seed(tmp_path):
+    a_file = tmp_path / "file"
+    a_file.write_text("")
+    result = evaluate(a_file, "recon", "first-last-xor-t6")
+    assert result.exit_code == 2 and "is not a folder" in result.output
+    read_only = tmp_path / "ro"
+    read_only.mkdir()
+    read_only.chmod(0o500)
+    # root ignores permission bits; /proc refuses new folders to everyone
+    unwritable = Path("/proc/snnbench-out") if os.geteuid() == 0 else read_only
+    try:
+        result = evaluate(unwritable, "recon", "first-last-xor-t6")
+        assert result.exit_code == 2 and "not writable" in result.output, result.output
+    finally:
+        read_only.chmod(0o700)
+    created = tmp_path / "new" / "deeper"
+    assert evaluate(created, "recon", "first-last-xor-t6").exit_code == 0 and created.is_dir()
+
+
+def test_serve_on_a_busy_port_is_one_line(tmp_path):
+    import socket
+
+    (tmp_path / "index.html").write_text("<html></html>")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = runner.invoke(
+            app, ["leaderboard", "serve", "--site", str(tmp_path), "--port", str(port)]
+        )
+    assert result.exit_code == 2 and "cannot serve on" in result.output
+    assert "Traceback" not in result.output

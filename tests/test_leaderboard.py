@@ -259,3 +259,38 @@ def test_scores_of_an_older_method_version_are_flagged(tmp_path: Path):
     }
     assert rows["recon"][2].startswith("v0") and "code is now v" in rows["recon"][2]
     assert "code is now" not in rows["sg"][2]
+
+
+def test_build_never_deletes_what_it_did_not_make(tmp_path):
+    results = standard_results(tmp_path / "results")
+    files_before = sorted(p.relative_to(results) for p in results.rglob("*"))
+    for out in (results, results / "recon", tmp_path):  # is, inside, holds --results
+        result = runner.invoke(
+            app, ["leaderboard", "build", "--results", str(results), "--out", str(out)]
+        )
+        assert result.exit_code == 2 and "--results" in result.output, result.output
+    assert sorted(p.relative_to(results) for p in results.rglob("*")) == files_before
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    result = runner.invoke(
+        app, ["leaderboard", "build", "--results", str(results), "--out", str(mine)]
+    )
+    assert result.exit_code == 2 and "not a site snnbench built" in result.output
+    assert (mine / "notes.txt").read_text() == "keep me"
+
+
+def test_a_failed_build_leaves_the_previous_site(tmp_path):
+    results = standard_results(tmp_path / "results")
+    site = build_site(results, tmp_path / "site")
+    build_site(results, site)  # a site we built is replaced
+    index = (site / "index.html").read_text()
+    bad = committed("recon", "first-last-xor-t6")
+    bad["runs"][0]["metrics"]["test"]["accuracy"] = 2.0
+    write(results, bad)
+    with pytest.raises(InvalidResultError):
+        build_site(results, site)
+    assert (site / "index.html").read_text() == index
+    assert [
+        p.name for p in tmp_path.iterdir() if p.name.startswith(".")
+    ] == []  # no temp folders left

@@ -15,10 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from snnbench.tasks import TASKS
-from snnbench.tasks.addition import SPLITS as ADD_SPLITS
-
-ADD_LENGTH_SPLITS = ("test", "ood-2x", "ood-5x", "ood-10x")
+from snnbench.tasks import TASKS, Task
 
 
 def to_svg(fig) -> str:
@@ -47,41 +44,56 @@ def line_plot(
     return to_svg(fig)
 
 
-def add_length_svg(scores: pd.DataFrame, task_id: str, group: str) -> str | None:
-    """Token accuracy against the number of digits (in distribution, 2x, 5x, 10x)."""
+def chance_level(task: Task) -> float | None:
+    """Accuracy of guessing one class of a sequence task; token tasks draw no chance line."""
+    return 1 / task.heads[0][1] if task.kind == "sequence" else None
+
+
+def split_length_svg(scores: pd.DataFrame, task: Task, group: str) -> str | None:
+    """The primary metric against sequence length over a task's test and OOD splits; None
+    when they all have one length (nothing to plot)."""
+    splits = [s for s in task.eval_splits if s != "val"]
+    if len({task.length(s) for s in splits}) < 2:
+        return None
     part = scores[
-        (scores.task == task_id)
+        (scores.task == task.id)
         & (scores.group == group)
-        & (scores.metric == "token_accuracy")
-        & scores.split.isin(ADD_LENGTH_SPLITS)
+        & (scores.metric == task.primary_metric)
+        & scores.split.isin(splits)
     ]
     if part.empty:
         return None
-    part = part.assign(x=part.split.map(lambda s: ADD_SPLITS[s][1]))
+    part = part.assign(x=part.split.map(task.length))
     series = {name: frame for name, frame in part.groupby("method")}
-    base = TASKS[task_id].params["base"]
     return line_plot(
         series,
-        "digits per number (5 = in distribution)",
-        "token accuracy (%)",
-        f"{task_id}: length generalisation",
-        1 / base,
+        f"sequence length T ({task.steps} = in distribution)",
+        f"{task.primary_metric} (%)",
+        f"{task.id}: length generalisation",
+        chance_level(task),
     )
 
 
-def xor_length_svg(scores: pd.DataFrame) -> str | None:
-    """Test accuracy against sequence length T over the first-last-xor tasks (current versions)."""
-    current = scores.task.map(lambda t: TASKS[t].version) == scores.version
+def family_length_svg(scores: pd.DataFrame, family: str) -> str | None:
+    """Test score against T over a family's tasks (current versions); None when the family's
+    scored tasks all have one length."""
+    tasks = [t for t in TASKS.values() if t.family == family]
+    current = scores.task.map(lambda t: TASKS[t].version if t in TASKS else None) == scores.version
     part = scores[
         current
-        & (scores.family == "first-last-xor")
+        & (scores.family == family)
         & (scores.split == "test")
-        & (scores.metric == "accuracy")
+        & (scores.metric == scores.primary_metric)
     ]
-    if part.empty:
+    if part.empty or part.task.map(lambda t: TASKS[t].steps).nunique() < 2:
         return None
     part = part.assign(x=part.task.map(lambda t: TASKS[t].steps))
     series = {name: frame for name, frame in part.groupby("method")}
+    metric = tasks[0].primary_metric
     return line_plot(
-        series, "sequence length T", "test accuracy (%)", "first-last-xor: accuracy against T", 0.5
+        series,
+        "sequence length T",
+        f"test {metric} (%)",
+        f"{family}: {metric} against T",
+        chance_level(tasks[0]),
     )

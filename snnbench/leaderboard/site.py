@@ -14,7 +14,9 @@ Autoescaping is on for every template, so no string from a result file is ever m
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import tempfile
 from datetime import datetime, timezone
 from importlib.resources import files
 from pathlib import Path
@@ -24,13 +26,11 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 import snnbench
 from snnbench.environment import git_commit
+from snnbench.errors import UsageError
 from snnbench.leaderboard import plots
 from snnbench.leaderboard.collect import MIN_SEEDS, Collection, collect, ranking
-from snnbench.leaderboard.pages import inside
+from snnbench.leaderboard.pages import inside, page_slug
 from snnbench.tasks import TASKS, Task, families
-
-# Splits in the order a reader wants them: the test score first, validation last.
-SPLIT_ORDER = ("test", "ood-2x", "ood-5x", "ood-10x", "val")
 
 
 def percent(value: float) -> str:
@@ -72,7 +72,7 @@ def task_sections(collection: Collection, task_id: str) -> list[dict]:
     for group, part in sorted(
         scores.groupby("group"), key=lambda item: item[1].version.iloc[0] != current
     ):
-        splits = [s for s in SPLIT_ORDER if s in set(part.split)]
+        splits = [s for s in TASKS[task_id].eval_splits if s in set(part.split)]
         metrics = list(dict.fromkeys(part.metric))
         primary = part.primary_metric.iloc[0]
         metrics.remove(primary)
@@ -124,12 +124,57 @@ def index_families(collection: Collection) -> list[dict]:
     return out
 
 
+class SiteFolderError(UsageError):
+    """An --out the build may not replace; nothing was written or deleted."""
+
+
+MARKER = ".snnbench-site"  # written into every site we build: only such a folder is replaced
+
+
+def check_site_folder(results: Path, out: Path) -> None:
+    """Refuse an --out that would destroy what the build did not make: the results folder, a
+    folder holding it or inside it, a file, or a non-empty folder that is not one of our sites."""
+    r, o = results.resolve(), out.resolve()
+    if o == r or r.is_relative_to(o) or o.is_relative_to(r):
+        raise SiteFolderError(
+            f"--out {out} is, holds or lies inside --results {results}; pick another folder"
+        )
+    if out.exists() and not out.is_dir():
+        raise SiteFolderError(f"--out {out} is a file, not a site folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
+        raise SiteFolderError(
+            f"--out {out} is not empty and is not a site snnbench built (no {MARKER}); "
+            "it is left as it is: empty it or pick another folder"
+        )
+
+
 def build_site(results_dir: str | Path, out_dir: str | Path, data_dir: str | None = None) -> Path:
-    """Validate and collect the results, then write the whole site into out_dir (replaced)."""
-    collection = collect(results_dir, data_dir)
-    out = Path(out_dir)
-    if out.exists():
-        shutil.rmtree(out)
+    """Validate and collect the results, write the whole site into a new folder beside
+    out_dir, and swap it in only when it is complete (a failed build leaves the old site)."""
+    results, target = Path(results_dir), Path(out_dir)
+    check_site_folder(results, target)
+    collection = collect(results, data_dir)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    out = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=target.parent))
+    try:
+        write_site(collection, out)
+        (out / MARKER).write_text(
+            "built by snnbench leaderboard build; this folder is replaced on rebuild\n"
+        )
+        out.chmod(0o755)  # mkdtemp makes 0700; a site is for serving
+        old = target.parent / f".{target.name}.old-{os.getpid()}"
+        if target.exists():
+            target.rename(old)
+        out.rename(target)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)
+        raise
+    return target
+
+
+def write_site(collection: Collection, out: Path) -> None:
+    """Every page, plot and static file of the site into the empty folder out."""
     for sub in ("tasks", "methods", "plots", "static"):
         (out / sub).mkdir(parents=True)
     for name in ("style.css", "sort.js"):
@@ -151,9 +196,12 @@ def build_site(results_dir: str | Path, out_dir: str | Path, data_dir: str | Non
         )
         inside(out, relative).write_text(html)
 
-    xor_svg = plots.xor_length_svg(scores)
-    if xor_svg:
-        (out / "plots" / "first-last-xor.svg").write_text(xor_svg)
+    family_plots = {}
+    for family in families():
+        svg = plots.family_length_svg(scores, family)
+        if svg:
+            family_plots[family] = f"{page_slug(family)}.svg"
+            inside(out / "plots", family_plots[family]).write_text(svg)
     write(
         "index.html",
         "index.html",
@@ -161,18 +209,15 @@ def build_site(results_dir: str | Path, out_dir: str | Path, data_dir: str | Non
         families=index_families(collection),
         warnings=collection.warnings,
         methods=sorted(collection.methods.values(), key=lambda m: m.name),
-        xor_plot=bool(xor_svg),
+        family_plots=family_plots,
     )
 
     versions = installed_versions()
     for task_id in sorted(set(scores.task)):
+        task = TASKS[task_id]
         sections = task_sections(collection, task_id)
         for section in sections:
-            svg = (
-                plots.add_length_svg(scores, task_id, section["group"])
-                if TASKS[task_id].family == "add"
-                else None
-            )
+            svg = plots.split_length_svg(scores, task, section["group"])
             section["plot"] = None
             if svg:
                 section["plot"] = f"{task_id}-{section['group']}.svg"
@@ -181,10 +226,10 @@ def build_site(results_dir: str | Path, out_dir: str | Path, data_dir: str | Non
             f"tasks/{task_id}.html",
             "task.html",
             "../",
-            task=TASKS[task_id],
+            task=task,
             sections=sections,
             method_versions=versions,
-            xor_plot=bool(xor_svg) and TASKS[task_id].family == "first-last-xor",
+            family_plot=family_plots.get(task.family),
         )
 
     locations = code_locations()
@@ -199,4 +244,3 @@ def build_site(results_dir: str | Path, out_dir: str | Path, data_dir: str | Non
             code=locations.get(info.name),
             scores=table.to_dict("records"),
         )
-    return out
