@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/lif_forward.py
 	$(BIN)/python benchmarks/row_additions.py
 	$(BIN)/python benchmarks/solver.py
+	$(BIN)/python benchmarks/network_rebuild.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -208,18 +208,18 @@ def evaluate(
     print_summary(documents, out)
 
 
-def print_summary(documents: list[dict], out: Path) -> None:
-    from snnbench.results import result_path
+def print_summary(results: list, out: Path) -> None:
+    from snnbench.results import summary_path
 
-    for doc in documents:
-        s, primary = doc["summary"], doc["task"]["primary_metric"]
+    for result in results:
+        s, primary = result.summary, result.task["primary_metric"]
         table = Table(
-            title=f"{doc['method']['name']} on {doc['task']['id']}: {primary} "
+            title=f"{result.method['name']} on {result.task['id']}: {primary} "
             "(%, mean ± std over seeds)"
         )
         for col in ("split", primary, "seeds"):
             table.add_column(col, no_wrap=True)
-        for split in (k for k in s["metrics"] if k != "train"):
+        for split in (k for k in result.task["splits"] if k != "train"):
             stat = s["metrics"][split][primary]
             table.add_row(
                 split, f"{100 * stat['mean']:.1f} ± {100 * stat['std']:.1f}", str(stat["n"])
@@ -228,7 +228,7 @@ def print_summary(documents: list[dict], out: Path) -> None:
         chosen = "; ".join(
             f"seed {r['seed']}: "
             + ", ".join(f"{k}={v}" for k, v in r["chosen_hyperparameters"].items())
-            for r in doc["runs"]
+            for r in result.runs
         )
         console.print(f"chosen on val: {chosen or '(no grid)'}")
         console.print(
@@ -236,9 +236,8 @@ def print_summary(documents: list[dict], out: Path) -> None:
             f"train {s['train_seconds']['mean']:.1f} s/seed, "
             f"eval {s['eval_seconds']['mean']:.1f} s/seed"
         )
-        console.print(
-            f"wrote {result_path(out, doc['method']['name'], doc['task']['id'])}", soft_wrap=True
-        )
+        path = summary_path(out, result.method["name"], result.task["id"])
+        console.print(f"wrote {path} (seed records in {path.with_suffix('')}/)", soft_wrap=True)
 
 
 @app.command()
@@ -248,8 +247,13 @@ def validate(
         Optional[str], typer.Option(help="MNIST folder, to check smnist fingerprints.")
     ] = None,
 ) -> None:
-    """Check result files: schema, metric ranges, seeds, summary, grid and fingerprints."""
-    from snnbench.validate import validate_file
+    """Check result files (summaries or seed records): size, encoding, nesting, NaN; the schema
+    (older versions migrated); seeds, the summary, the chosen point against the selection, the
+    task header against the registry, spiking against the network kind, copied runs, and the
+    fingerprints.  Every file is checked and reported, one line per problem."""
+    from rich.markup import escape
+
+    from snnbench.results import validate_file
 
     errors = 0
     for path in paths:
@@ -257,11 +261,12 @@ def validate(
         bad = [p for p in problems if p.level == "error"]
         errors += len(bad)
         for p in problems:
+            color = "red" if p.level == "error" else "yellow"
             (err if p.level == "error" else console).print(
-                f"[{'red' if p.level == 'error' else 'yellow'}]{p.level}[/] {p}", highlight=False
+                f"[{color}]{p.level}[/] {escape(str(p))}", highlight=False, soft_wrap=True
             )
         if not bad:
-            console.print(f"[green]ok[/] {path}")
+            console.print(f"[green]ok[/] {escape(str(path))}", highlight=False, soft_wrap=True)
     if errors:
         fail(f"{errors} problem(s) in {len(paths)} file(s)")
 

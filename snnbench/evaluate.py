@@ -1,4 +1,9 @@
-"""`snnbench evaluate`: run a method on a task over seeds, resumably, into a result file."""
+"""`snnbench evaluate`: run a method on a task over seeds, resumably, into result files.
+
+Each finished seed is written at once as its own record and the summary is rebuilt from the
+records (snnbench/results/store.py), so an interrupted run loses only the seed in progress
+and concurrent runs of other seeds lose nothing.
+"""
 
 from __future__ import annotations
 
@@ -12,30 +17,11 @@ from snnbench.environment import environment
 from snnbench.errors import ResultFileError, UsageError
 from snnbench.harness import run_seed
 from snnbench.methods import Method, get_method
-from snnbench.results import build_document, result_path, write_atomic
+from snnbench.results import ResultFile, ResultStore, SeedRecord, now
 from snnbench.tasks.base import Task
-from snnbench.validate import schema_validator
 
 # (seed, done, total) within the current seed's training; the CLI draws it as a progress bar.
 SeedProgress = Callable[[int, int, int], None]
-
-
-def read_result(path: Path) -> dict:
-    """An existing result file to resume from; anything but a valid one is an error."""
-    try:
-        document = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ResultFileError(
-            f"{path}: cannot read result file ({exc}); fix or delete it, or pass --force"
-        ) from exc
-    problem = next(iter(schema_validator().iter_errors(document)), None)
-    if problem is not None:
-        where = "/".join(map(str, problem.absolute_path)) or "(root)"
-        raise ResultFileError(
-            f"{path}: {where}: {problem.message}; cannot resume from it "
-            "(pass --force to replace it)"
-        )
-    return document
 
 
 def plan(
@@ -62,6 +48,36 @@ def check_output_folder(out: Path) -> None:
         raise UsageError(f"--out {out} is not writable: {exc.strerror}") from None
 
 
+def headers(
+    method_name: str,
+    method: Method,
+    preset: str,
+    config: ResolvedConfig,
+    task: Task,
+    fingerprints: dict[str, str],
+) -> tuple[dict, dict]:
+    """The method and task headers every record and summary of this run carries."""
+    method_header = {
+        "name": method_name,
+        "version": method.version,
+        "description": method.description,
+        "paper": method.paper,
+        "preset": preset,
+        "config": config.settings,
+        "grid": config.grid,
+    }
+    task_header = {
+        "id": task.id,
+        "family": task.family,
+        "version": task.version,
+        "primary_metric": task.primary_metric,
+        "splits": list(task.splits),
+        "metrics": list(task.metrics),
+        "fingerprints": fingerprints,
+    }
+    return json.loads(json.dumps(method_header)), task_header
+
+
 def evaluate(
     method_name: str,
     task: Task,
@@ -72,8 +88,8 @@ def evaluate(
     force: bool = False,
     progress: SeedProgress = lambda seed, done, total: None,
     overrides: dict | None = None,
-) -> dict:
-    """Run the seeds not yet in the result file; write the file after every seed.
+) -> ResultFile:
+    """Run the seeds not yet recorded; write each seed's record as soon as it is done.
 
     `overrides` (`--set key=value`) replace settings or grids of the preset; only keys the
     method's config has can be set, the method checks the values, and they are recorded in
@@ -81,41 +97,23 @@ def evaluate(
     """
     method, resolved = plan(method_name, task, preset, overrides)
     splits = task.load(data_dir)
-    header = json.loads(
-        json.dumps(
-            {
-                "method": {
-                    "name": method_name,
-                    "version": method.version,
-                    "description": method.description,
-                    "paper": method.paper,
-                    "preset": preset,
-                    "config": resolved.settings,
-                    "grid": resolved.grid,
-                },
-                "task": {
-                    "id": task.id,
-                    "family": task.family,
-                    "version": task.version,
-                    "primary_metric": task.primary_metric,
-                    "fingerprints": {name: split.fingerprint() for name, split in splits.items()},
-                },
-            }
-        )
+    method_header, task_header = headers(
+        method_name, method, preset, resolved, task, {n: s.fingerprint() for n, s in splits.items()}
     )
-    path = result_path(out_dir, method_name, task.id)
-    runs: list[dict] = []
-    document: dict | None = None
-    if path.exists() and not force:
-        document = read_result(path)
-        for key in ("method", "task"):
-            if document.get(key) != header[key]:
+    store = ResultStore(out_dir, method_name, task.id)
+    if force:
+        store.clear()
+    records = store.existing(data_dir)
+    for record in records:
+        for key, header in (("method", method_header), ("task", task_header)):
+            if getattr(record, key) != header:
                 raise ResultFileError(
-                    f"{path} holds results for a different {key} definition (config, preset, "
-                    "version or data); pass --force to replace it or --out to write elsewhere"
+                    f"{store.summary} holds results for a different {key} definition (config, "
+                    "preset, version or data); pass --force to replace it or --out to write "
+                    "elsewhere"
                 )
-        runs = document["runs"]
-    done = {r["seed"] for r in runs}
+    done = {r.seed for r in records}
+    result = ResultFile.from_records(records) if records else None
     candidates = resolved.candidates()
     for seed in (s for s in seeds if s not in done):
         run = run_seed(
@@ -128,8 +126,7 @@ def evaluate(
             seed,
             lambda d, t, s=seed: progress(s, d, t),
         )
-        runs.append(run)
-        document = build_document(header, runs, environment())
-        write_atomic(path, document)
-    assert document is not None
-    return document
+        result = store.write(SeedRecord(method_header, task_header, run, environment(), now()))
+    if result is None:
+        raise UsageError("no seeds to run")
+    return result

@@ -122,6 +122,7 @@ def run_seed(
             "split": "test",
         },
         "model": {
+            "kind": model.spec.to_dict()["kind"],
             "num_parameters": model.num_parameters,
             "num_neurons": neurons,
             "spec": model.spec.to_dict(),

@@ -9,7 +9,6 @@ chosen hyperparameters must be the same.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,8 +17,8 @@ from snnbench.config import ResolvedConfig
 from snnbench.errors import ResultFileError
 from snnbench.harness import run_seed
 from snnbench.methods import get_method
+from snnbench.results import load_result, validate_file
 from snnbench.tasks import get_task
-from snnbench.validate import validate_file
 
 DEFAULT_TOLERANCE = 0.01
 
@@ -62,10 +61,11 @@ def verify_seed(
         raise ResultFileError(
             "cannot verify an invalid result file:\n  " + "\n  ".join(map(str, errors))
         )
-    doc = json.loads(Path(path).read_text())
-    claimed = next((r for r in doc["runs"] if r["seed"] == seed), None)
+    result = load_result(Path(path))
+    claimed = result.run(seed)
     if claimed is None:
-        raise ResultFileError(f"{path} has no run for seed {seed}; it has seeds {doc['seeds']}")
+        raise ResultFileError(f"{path} has no run for seed {seed}; it has seeds {result.seeds}")
+    doc = {"method": result.method, "task": result.task}
     name = doc["method"]["name"]
     method = get_method(name)
     task = get_task(doc["task"]["id"])

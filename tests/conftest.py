@@ -32,7 +32,7 @@ def quick_run(tmp_path: Path):
     from typer.testing import CliRunner
 
     from snnbench.cli import app
-    from snnbench.validate import validate_file
+    from snnbench.results import validate_file
 
     def run(method: str, task: str) -> dict:
         result = CliRunner().invoke(

@@ -34,9 +34,12 @@ def renamed(doc: dict, name: str, **method_fields) -> dict:
 
 
 def scaled(doc: dict, factor: float) -> dict:
-    """Every metric of every run multiplied by factor (a method that does worse)."""
+    """Every metric and val score of every run multiplied by factor (a method that does
+    worse; its selection stays consistent with its val metric)."""
     doc = copy.deepcopy(doc)
     for run in doc["runs"]:
+        for point in run["selection"]:
+            point["val_score"] *= factor
         for split in run["metrics"].values():
             for metric in split:
                 split[metric] *= factor

@@ -46,3 +46,11 @@ def test_row_additions_benchmark_runs(capsys, monkeypatch):
     module.main()
     out = capsys.readouterr().out
     assert out.count("| float32 |") == 2 and out.count("| float64 |") == 2, out
+
+
+def test_network_rebuild_benchmark_runs(capsys):
+    module = load_benchmark("network_rebuild")
+    spec = {"kind": "lif", "n_in": 2, "n_out": 2, "depth": 3, "p_rec": 8, "p_last": 8}
+    module.bench(spec, "first-last-xor-t6", repeats=1)
+    out = capsys.readouterr().out
+    assert "| checked_fit (harness rebuild and checks) |" in out and "1000 sequences" in out

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from snnbench.cli import app
-from snnbench.validate import validate_file
+from snnbench.results import validate_file
 
 runner = CliRunner()
 
@@ -117,7 +117,34 @@ BROKEN = {
     "seeds do not match": (lambda d: d.update(seeds=[0, 7]), "seeds"),
     "summary edited": (
         lambda d: d["summary"]["metrics"]["test"]["accuracy"].update(mean=0.99),
-        "summary/metrics/test/accuracy",
+        "summary/metrics/test/accuracy/mean",
+    ),
+    "chosen point is not the best on val": (
+        lambda d: (
+            d["method"]["grid"].update(lr=[0.01, 0.1]),
+            d["runs"][0]["selection"].append({"hyperparameters": {"lr": 0.1}, "val_score": 1.0}),
+        ),
+        "runs/0/chosen_hyperparameters",
+    ),
+    "val score is not the run's val metric": (
+        lambda d: d["runs"][0]["selection"][0].update(val_score=1.0),
+        "runs/0/metrics/val/accuracy",
+    ),
+    "a primary metric no task has": (
+        lambda d: d["task"].update(primary_metric="bogus"),
+        "task/primary_metric",
+    ),
+    "a split the task does not have": (
+        lambda d: d["task"].update(splits=["test", "val", "train", "ood-99x"]),
+        "task/splits",
+    ),
+    "a GRU marked spiking": (
+        lambda d: d["runs"][0]["model"].update(kind="gru"),
+        "runs/0/model",
+    ),
+    "a run copied under another seed": (
+        lambda d: (d.update(seeds=[0, 1]), d["runs"].__setitem__(1, {**d["runs"][0], "seed": 1})),
+        "runs",
     ),
     "fingerprint of other data": (
         lambda d: d["task"]["fingerprints"].update(test="0" * 64),
@@ -152,6 +179,49 @@ def test_validate_malformed_json(tmp_path):
     path.write_text('{"schema_version": 1,')
     result = runner.invoke(app, ["validate", str(path)])
     assert result.exit_code == 1 and "not valid JSON" in result.output
+
+
+def test_validate_checks_every_file_however_hostile(xor_result, tmp_path, monkeypatch):
+    """One line per hostile file, no traceback, and the valid file named last is still ok."""
+    text = xor_result.read_text()
+    hostile = {
+        "deep.json": "[" * 2500 + "]" * 2500,  # beyond the parser's recursion limit
+        "nested.json": text.replace(
+            '"config": {', '"config": {"x": ' + "[" * 40 + "]" * 40 + ", ", 1
+        ),
+        "latin1.json": b'{"name": "caf\xe9"}',
+        "nan.json": text.replace('"train_seconds": ', '"train_seconds": NaN, "x": ', 1),
+        "infinity.json": text.replace('"per_sample": ', '"per_sample": Infinity, "x": ', 1),
+        "overflow.json": text.replace('"eval_seconds": ', '"eval_seconds": 1e999, "x": ', 1),
+        "duplicate.json": text.replace('"seeds": [', '"seeds": [0], "seeds": [', 1),
+        "list.json": "[1, 2]",
+        "huge.json": text + " " * 2048,
+    }
+    import snnbench.results.io as io
+
+    monkeypatch.setattr(io, "MAX_BYTES", len(text) + 1024)
+    paths = []
+    for name, content in hostile.items():
+        path = tmp_path / name
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+        paths.append(path)
+    result = runner.invoke(app, ["validate", *map(str, paths), str(xor_result)], terminal_width=400)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    expected = {
+        "deep.json": "nested too deeply",
+        "nested.json": "nested too deeply",
+        "latin1.json": "not UTF-8",
+        "nan.json": "NaN and Infinity are refused",
+        "infinity.json": "NaN and Infinity are refused",
+        "overflow.json": "out of range",
+        "duplicate.json": "duplicate key 'seeds'",
+        "list.json": "not an object",
+        "huge.json": "byte limit",
+    }
+    for name, message in expected.items():
+        lines = [line for line in result.output.splitlines() if name in line]
+        assert len(lines) == 1 and message in lines[0], (name, lines)
+    assert f"ok {xor_result}" in result.output
 
 
 @pytest.mark.parametrize(

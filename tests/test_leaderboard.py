@@ -16,7 +16,7 @@ from snnbench.cli import app
 from snnbench.leaderboard import build_site
 from snnbench.leaderboard.collect import InvalidResultError, ranking
 from snnbench.leaderboard.pages import UnsafeNameError, http_links, inside, page_slug
-from snnbench.validate import escapes_folder
+from snnbench.results import escapes_folder
 
 runner = CliRunner()
 
@@ -226,8 +226,9 @@ def test_verify_names_missing_seeds(quick_result: Path):
 
 def test_the_ann_reference_is_marked_and_shows_no_spike_count(tmp_path: Path):
     ann = renamed(committed("recon", "first-last-xor-t6"), "some-ann")
-    for run in ann["runs"]:
-        run["model"]["spiking"] = False
+    for run in ann["runs"]:  # a GRU: no spikes
+        run["model"].update(spiking=False, spec={"kind": "gru", "n_in": 2, "n_out": 2, "hidden": 8})
+        run["spikes"].update(per_sample=0.0, per_neuron_per_step=0.0)
     write(tmp_path / "results", ann)
     write(
         tmp_path / "results", scaled(committed("recon", "first-last-xor-t6"), 0.9)

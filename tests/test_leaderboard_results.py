@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from snnbench.validate import validate_file
+from snnbench.results import validate_file
 
 RESULTS = sorted((Path(__file__).resolve().parents[1] / "leaderboard" / "results").glob("*/*.json"))
 

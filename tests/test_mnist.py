@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 import pytest
+from conftest import SHARED_MNIST
 
 from snnbench.data import mnist
 from snnbench.errors import DataError
@@ -50,30 +51,85 @@ def test_corrupted_file_names_file_and_expected_checksum(mnist_test_files, damag
     assert str(path) in str(info.value) and T10K_IMAGES.gz_sha256 in str(info.value)
 
 
-def test_parquet_files_give_the_same_arrays(mnist_test_files, tmp_path):
-    pd = pytest.importorskip("pandas")
+def write_parquet(folder, splits: dict) -> None:
+    """Hugging Face layout: one parquet file per split, PNG bytes and a label per row."""
+    import pandas as pd
     from PIL import Image
-
-    images, labels = mnist.load_idx_split(mnist_test_files, "t10k")
-    images, labels = images[:300], labels[:300]
 
     def png(a: np.ndarray) -> bytes:
         buf = io.BytesIO()
         Image.fromarray(a).save(buf, format="PNG")
         return buf.getvalue()
 
-    hub = tmp_path / "hf" / "mnist"
-    hub.mkdir(parents=True)
-    frame = pd.DataFrame(
+    folder.mkdir(parents=True)
+    for name, (images, labels) in splits.items():
+        frame = pd.DataFrame(
+            {
+                "image": [{"bytes": png(a), "path": None} for a in images],
+                "label": labels.astype(np.int64),
+            }
+        )
+        frame.to_parquet(folder / f"{name}-00000-of-00001.parquet")
+
+
+@pytest.fixture(scope="module")
+def official():
+    """Every official array, from the shared IDX files (train raw, t10k gzip)."""
+    if not (SHARED_MNIST / "train-images-idx3-ubyte").is_file():
+        pytest.skip(f"official MNIST training files not found at {SHARED_MNIST}")
+    return mnist.load_from_directory(SHARED_MNIST)
+
+
+def test_parquet_files_give_the_same_arrays(official, tmp_path):
+    write_parquet(
+        tmp_path / "hf" / "mnist",
         {
-            "image": [{"bytes": png(a), "path": None} for a in images],
-            "label": labels.astype(np.int64),
-        }
+            "train": (official.train_images, official.train_labels),
+            "test": (official.test_images, official.test_labels),
+        },
     )
-    frame.to_parquet(hub / "train-00000-of-00001.parquet")
-    frame.to_parquet(hub / "test-00000-of-00001.parquet")
     loaded = mnist.load_from_directory(tmp_path / "hf")
-    assert np.array_equal(loaded.test_images, images) and np.array_equal(loaded.test_labels, labels)
+    for name in ("train_images", "train_labels", "test_images", "test_labels"):
+        assert np.array_equal(getattr(loaded, name), getattr(official, name))
+
+
+@pytest.mark.parametrize("source", ["parquet", "idx"])
+def test_other_images_in_the_mnist_layout_are_refused(official, tmp_path, source):
+    """Fashion-MNIST has MNIST's shapes, labels and file layout: stand-in images (the
+    official ones inverted) are refused from either format, naming the source."""
+    fake = 255 - official.test_images
+    if source == "parquet":
+        write_parquet(
+            tmp_path / "hf",
+            {
+                "train": (official.train_images[:10], official.train_labels[:10]),
+                "test": (fake, official.test_labels),
+            },
+        )
+        match = "parquet files in .* test_images|parquet files in .* train_images"
+    else:
+        header = bytes([0, 0, 8, 3]) + b"".join(int(d).to_bytes(4, "big") for d in fake.shape)
+        for f in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"):
+            (tmp_path / "hf").mkdir(exist_ok=True)
+            (tmp_path / "hf" / f).symlink_to(SHARED_MNIST / f)
+        (tmp_path / "hf" / "t10k-images-idx3-ubyte").write_bytes(header + fake.tobytes())
+        match = "t10k-images-idx3-ubyte"
+    with pytest.raises(DataError, match=match):
+        mnist.load_from_directory(tmp_path / "hf")
+
+
+def test_every_source_is_checked_on_its_decoded_arrays(official):
+    assert mnist.checked(official, "test") is official
+    bad = mnist.MnistArrays(
+        official.train_images,
+        official.train_labels,
+        official.test_images[:, ::-1].copy(),
+        official.test_labels,
+    )
+    with pytest.raises(
+        DataError, match="the `datasets` download.*test_images.*not the official MNIST"
+    ):
+        mnist.checked(bad, "the `datasets` download of ylecun/mnist")
 
 
 def test_directory_without_training_files_says_what_is_missing(mnist_test_files):

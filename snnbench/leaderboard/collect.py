@@ -17,7 +17,7 @@ import pandas as pd
 
 from snnbench.errors import SnnbenchError
 from snnbench.leaderboard.pages import http_links, page_slug
-from snnbench.validate import Problem, validate_file
+from snnbench.results import Problem, ResultFile, load_result, result_files, validate_file
 
 MIN_SEEDS = 3  # fewer seeds than this are marked on every page
 
@@ -52,9 +52,9 @@ def fingerprint_digest(fingerprints: dict[str, str]) -> str:
 
 def load_valid(
     results_dir: Path, data_dir: str | None = None
-) -> tuple[list[tuple[Path, dict]], list[Problem]]:
-    """Every *.json under results_dir, validated; raises on the first file with an error."""
-    paths = sorted(results_dir.rglob("*.json"))
+) -> tuple[list[tuple[Path, ResultFile]], list[Problem]]:
+    """Every result file under results_dir, validated; raises on the first file with an error."""
+    paths = result_files(results_dir)
     if not paths:
         raise InvalidResultError(f"no result files (*.json) under {results_dir}")
     documents, warnings = [], []
@@ -67,13 +67,12 @@ def load_valid(
                 f"{path} is not a valid result file, nothing was built:\n  {listed}"
             )
         warnings += problems
-        documents.append((path, json.loads(path.read_text())))
+        documents.append((path, load_result(path)))
     return documents, warnings
 
 
-def score_rows(path: Path, doc: dict) -> list[dict]:
-    method, task, summary = doc["method"], doc["task"], doc["summary"]
-    runs = doc["runs"]
+def score_rows(path: Path, result: ResultFile) -> list[dict]:
+    method, task, summary, runs = result.method, result.task, result.summary, result.runs
     common = {
         "method": method["name"],
         "slug": page_slug(method["name"]),
@@ -85,7 +84,7 @@ def score_rows(path: Path, doc: dict) -> list[dict]:
         "group": f"{task['version']}-{fingerprint_digest(task['fingerprints'])}",
         "primary_metric": task["primary_metric"],
         "params": sum(r["model"]["num_parameters"] for r in runs) / len(runs),
-        "spiking": all(r["model"].get("spiking", True) for r in runs),
+        "spiking": result.spiking,
         "spikes_per_sample": summary["spikes_per_sample"]["mean"],
         "train_seconds": summary["train_seconds"]["mean"],
         "file": str(path),
@@ -109,15 +108,15 @@ def collect(results_dir: str | Path, data_dir: str | None = None) -> Collection:
     rows: list[dict] = []
     methods: dict[str, MethodInfo] = {}
     seen: dict[tuple, Path] = {}
-    for path, doc in documents:
-        method, task = doc["method"], doc["task"]
+    for path, result in documents:
+        method, task = result.method, result.task
         key = (method["name"], task["id"], method["preset"])
         if key in seen:
             raise InvalidResultError(
                 f"{path} and {seen[key]} both hold {key[0]} on {key[1]} ({key[2]} preset); keep one"
             )
         seen[key] = path
-        rows += score_rows(path, doc)
+        rows += score_rows(path, result)
         slug = page_slug(method["name"])
         info = methods.get(slug)
         if info is None:
@@ -140,7 +139,7 @@ def collect(results_dir: str | Path, data_dir: str | None = None) -> Collection:
                 "version": method["version"],
                 "config": method["config"],
                 "grid": method["grid"],
-                "chosen": {r["seed"]: r["chosen_hyperparameters"] for r in doc["runs"]},
+                "chosen": {r["seed"]: r["chosen_hyperparameters"] for r in result.runs},
                 "file": str(path),
             }
         )

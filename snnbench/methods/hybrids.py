@@ -11,6 +11,7 @@ surrogate-gradient part is the same as the `sg` baseline's.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Iterator
 
 from snnbench.methods.base import FitData
@@ -47,7 +48,10 @@ class ReconSg(Recon):
     config_resource = "snnbench.methods:configs/recon-sg.toml"
 
     def networks(self, data: FitData, configs: list[dict], seed: int) -> Iterator[Trained]:
-        for config, model, info in super().networks(data, configs, seed):
+        # progress counts the fine-tuning epochs of each grid point; the reconstruction's
+        # own path steps would interleave a second counter with them
+        quiet = replace(data, progress=lambda done, total: None)
+        for config, model, info in super().networks(quiet, configs, seed):
             tuned = train_surrogate_gradient(
                 model, data, sg_config(config), seed, keep_initial=True
             )

@@ -1,0 +1,278 @@
+"""Everything `snnbench validate` checks, beyond the schema; one Problem per finding.
+
+A result file is untrusted input, so every claim that can be checked without re-running is:
+seeds, the derived summary, that the chosen hyperparameters are the first best val point of
+the run's own selection and that their val score is the run's val metric, that the task
+header matches the task registry (family, primary metric, splits, metrics) and the current
+data (fingerprints), that `spiking` matches the kind of network, and that no run is a copy
+of another under a different seed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cache
+from pathlib import PurePosixPath, PureWindowsPath
+
+from snnbench.errors import DataError
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    field: str
+    message: str
+    level: str = "error"  # or "warning": could not be checked here
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.field or '(root)'}: {self.message}"
+
+
+@cache
+def current_fingerprints(task_id: str, data_dir: str | None) -> dict[str, str]:
+    from snnbench.tasks import TASKS
+
+    return {name: split.fingerprint() for name, split in TASKS[task_id].load(data_dir).items()}
+
+
+def close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def escapes_folder(name: str) -> bool:
+    """Would this name, used as a path, leave its folder ('..' parts, absolute or drive paths)?
+
+    Method names are free text in a submitted file (the site escapes them and derives page
+    names from them), but a name that is a path out of a folder is refused outright.
+    """
+    posix, windows = PurePosixPath(name), PureWindowsPath(name)
+    return (
+        posix.is_absolute()
+        or windows.is_absolute()
+        or bool(windows.drive)
+        or ".." in posix.parts
+        or ".." in windows.parts
+    )
+
+
+def header_problems(method: dict, task: dict, file: str, data_dir: str | None) -> list[Problem]:
+    """The method and task headers, against the task registry and the current data."""
+    from snnbench.tasks import TASKS
+
+    out: list[Problem] = []
+    if escapes_folder(method["name"]):
+        out.append(
+            Problem(file, "method/name", f"{method['name']!r} would escape the output folder")
+        )
+    if task["metrics"][0] != task["primary_metric"]:
+        out.append(
+            Problem(
+                file,
+                "task/metrics",
+                f"must list the primary metric {task['primary_metric']!r} first",
+            )
+        )
+    if list(task["fingerprints"]) != [] and set(task["fingerprints"]) != set(task["splits"]):
+        out.append(
+            Problem(
+                file,
+                "task/fingerprints",
+                f"has splits {sorted(task['fingerprints'])}, the header lists {task['splits']}",
+            )
+        )
+    registered = TASKS.get(task["id"])
+    if registered is None:
+        return [*out, Problem(file, "task/id", f"unknown task {task['id']!r}")]
+    if task["version"] != registered.version:
+        return [
+            *out,
+            Problem(
+                file,
+                "task/version",
+                f"task version {task['version']!r} is not the "
+                f"current {registered.version!r}; results of other versions are not ranked",
+            ),
+        ]
+    expected = {"family": registered.family, "primary_metric": registered.primary_metric}
+    for key, value in expected.items():
+        if task[key] != value:
+            out.append(
+                Problem(
+                    file, f"task/{key}", f"is {task[key]!r}; task {registered.id} has {value!r}"
+                )
+            )
+    if set(task["splits"]) != set(registered.splits):
+        out.append(
+            Problem(
+                file,
+                "task/splits",
+                f"are {task['splits']}; task {registered.id} has {list(registered.splits)}",
+            )
+        )
+    if set(task["metrics"]) != set(registered.metrics):
+        out.append(
+            Problem(
+                file,
+                "task/metrics",
+                f"are {task['metrics']}; task {registered.id} reports {list(registered.metrics)}",
+            )
+        )
+    try:
+        now = current_fingerprints(registered.id, data_dir)
+    except DataError as exc:
+        message = f"not checked, data unavailable: {exc}".splitlines()[0]
+        return [*out, Problem(file, "task/fingerprints", message, "warning")]
+    for split, value in task["fingerprints"].items():
+        if now.get(split) != value:
+            out.append(
+                Problem(
+                    file,
+                    f"task/fingerprints/{split}",
+                    f"{value[:16]}... does not match the "
+                    f"current {task['id']} {task['version']} data "
+                    f"({now.get(split, 'no such split')[:16]}...)",
+                )
+            )
+    return out
+
+
+def run_problems(run: dict, where: str, method: dict, task: dict, file: str) -> list[Problem]:
+    """One run against its own headers: splits, metrics, selection, model kind."""
+    out: list[Problem] = []
+    splits, metrics, primary = set(task["splits"]), set(task["metrics"]), task["primary_metric"]
+    if set(run["metrics"]) != splits:
+        out.append(
+            Problem(
+                file,
+                f"{where}/metrics",
+                f"scores splits {sorted(run['metrics'])}, the task has {sorted(splits)}",
+            )
+        )
+    for split, values in run["metrics"].items():
+        if set(values) != metrics:
+            out.append(
+                Problem(
+                    file,
+                    f"{where}/metrics/{split}",
+                    f"reports {sorted(values)}, the task's metrics are {sorted(metrics)}",
+                )
+            )
+    grid, chosen, selection = method["grid"], run["chosen_hyperparameters"], run["selection"]
+    if set(chosen) != set(grid) or any(chosen[k] not in grid[k] for k in chosen):
+        out.append(
+            Problem(
+                file,
+                f"{where}/chosen_hyperparameters",
+                f"{chosen} is not a point of the grid {grid}",
+            )
+        )
+    for i, point in enumerate(selection):
+        hyper = point["hyperparameters"]
+        if set(hyper) != set(grid) or any(hyper[k] not in grid[k] for k in hyper):
+            out.append(
+                Problem(
+                    file, f"{where}/selection/{i}", f"{hyper} is not a point of the grid {grid}"
+                )
+            )
+    best = max(point["val_score"] for point in selection)
+    first_best = next(point for point in selection if point["val_score"] == best)
+    if first_best["hyperparameters"] != chosen:
+        out.append(
+            Problem(
+                file,
+                f"{where}/chosen_hyperparameters",
+                f"{chosen} is not the first best val "
+                f"point of the selection ({first_best['hyperparameters']}, val {best})",
+            )
+        )
+    val = run["metrics"].get("val", {}).get(primary)
+    if val is not None and val != first_best["val_score"]:
+        out.append(
+            Problem(
+                file,
+                f"{where}/metrics/val/{primary}",
+                f"is {val}, the chosen point's val score is {first_best['val_score']}",
+            )
+        )
+    model = run["model"]
+    if model["spiking"] != (model["kind"] == "lif") or model["spec"]["kind"] != model["kind"]:
+        out.append(
+            Problem(
+                file,
+                f"{where}/model",
+                f"a {model['kind']} network (spec kind {model['spec']['kind']!r}) "
+                f"marked spiking={model['spiking']}",
+            )
+        )
+    if not model["spiking"] and (
+        run["spikes"]["per_sample"] or run["spikes"]["per_neuron_per_step"]
+    ):
+        out.append(Problem(file, f"{where}/spikes", "a non-spiking network reports spikes"))
+    return out
+
+
+def runs_problems(runs: list[dict], file: str) -> list[Problem]:
+    """Across runs: distinct seeds, and no run copied verbatim under another seed."""
+    out: list[Problem] = []
+    seeds = [r["seed"] for r in runs]
+    if len(set(seeds)) != len(seeds):
+        out.append(Problem(file, "runs", f"seeds {seeds} repeat"))
+    bodies: dict[str, int] = {}
+    for run in runs:
+        body = repr(sorted((k, repr(v)) for k, v in run.items() if k != "seed"))
+        if body in bodies:
+            out.append(
+                Problem(
+                    file,
+                    "runs",
+                    f"the run of seed {run['seed']} is a copy of the run of seed {bodies[body]}",
+                )
+            )
+        bodies.setdefault(body, run["seed"])
+    return out
+
+
+def first_difference(got: object, want: object, path: str) -> tuple[str, str] | None:
+    """(path, message) of the first place where got differs from want (numbers: close)."""
+    if isinstance(want, dict):
+        if not isinstance(got, dict) or set(got) != set(want):
+            keys = sorted(got) if isinstance(got, dict) else got
+            return path, f"has {keys}, the runs give {sorted(want)}"
+        for key in want:
+            found = first_difference(got[key], want[key], f"{path}/{key}")
+            if found:
+                return found
+        return None
+    if isinstance(got, bool) or not isinstance(got, (int, float)) or not close(got, want):
+        return path, f"is {got}, the runs give {want}"
+    return None
+
+
+def result_problems(doc: dict, file: str, data_dir: str | None) -> list[Problem]:
+    """Every semantic problem of a (schema-valid, current-version) summary document."""
+    from snnbench.results.model import summarize
+
+    runs = doc["runs"]
+    out = header_problems(doc["method"], doc["task"], file, data_dir) + runs_problems(runs, file)
+    if sorted(doc["seeds"]) != sorted(r["seed"] for r in runs):
+        out.append(
+            Problem(
+                file,
+                "seeds",
+                f"{doc['seeds']} do not match the seeds of the runs {[r['seed'] for r in runs]}",
+            )
+        )
+    for i, run in enumerate(runs):
+        out += run_problems(run, f"runs/{i}", doc["method"], doc["task"], file)
+    difference = first_difference(doc["summary"], summarize(runs), "summary")
+    if difference:
+        out.append(Problem(file, *difference))
+    return out
+
+
+def record_problems(doc: dict, file: str, data_dir: str | None) -> list[Problem]:
+    """Every semantic problem of a (schema-valid) seed record."""
+    return header_problems(doc["method"], doc["task"], file, data_dir) + run_problems(
+        doc["run"], "run", doc["method"], doc["task"], file
+    )
