@@ -11,10 +11,11 @@ place (the docs are regenerated, never edited by hand).
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import pandas as pd
+
+from snnbench.results import load_result, result_files
 
 # Best published test numbers (recon paper, via tasks.md): task -> split -> percent.
 PUBLISHED = {
@@ -35,19 +36,19 @@ def published(task: str, split: str) -> float | None:
 
 def rows(results: Path) -> pd.DataFrame:
     records = []
-    for path in sorted(results.glob("*/*.json")):
-        doc = json.loads(path.read_text())
-        metric = doc["task"]["primary_metric"]
-        for split, metrics in doc["summary"]["metrics"].items():
+    for path in result_files(results):
+        result = load_result(path)
+        metric = result.task["primary_metric"]
+        for split, metrics in result.summary["metrics"].items():
             if split == "train":
                 continue
             stat = metrics[metric]
             records.append(
                 {
-                    "task": doc["task"]["id"],
+                    "task": result.task["id"],
                     "split": split,
                     "metric": metric,
-                    "method": doc["method"]["name"],
+                    "method": result.method["name"],
                     "cell": f"{100 * stat['mean']:.1f} ± {100 * stat['std']:.1f} (n={stat['n']})",
                 }
             )

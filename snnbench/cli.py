@@ -85,8 +85,12 @@ def card(task: Annotated[str, typer.Argument(help="Task id, e.g. add-b3.")]) -> 
 
 @app.command()
 def methods() -> None:
-    """List the registered methods (built in and from installed plugins)."""
-    from snnbench.methods import available_methods
+    """List the registered methods (built in and from installed plugins), and refuse those
+    that cannot run: an import error, a class name that disagrees with its entry point, or a
+    name that two entry points claim."""
+    from rich.markup import escape
+
+    from snnbench.methods import available_methods, get_method
 
     table = Table(title="snnbench methods")
     table.add_column("name", no_wrap=True)
@@ -94,10 +98,14 @@ def methods() -> None:
         table.add_column(col)
     for name, ep in available_methods().items():
         try:
-            cls = ep.load()
-            table.add_row(name, cls.version, ep.value, "[green]ok[/]", cls.description)
-        except ImportError as exc:
-            table.add_row(name, "?", ep.value, f"[red]unavailable: {exc}[/]", "")
+            method = get_method(name)
+            table.add_row(
+                name, escape(method.version), ep.value, "[green]ok[/]", escape(method.description)
+            )
+        except SnnbenchError as exc:
+            table.add_row(
+                escape(name), "?", escape(ep.value), f"[red]refused: {escape(str(exc))}[/]", ""
+            )
     console.print(table)
 
 

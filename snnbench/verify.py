@@ -1,7 +1,7 @@
 """`snnbench verify`: re-run one seed of a result file and compare it with what the file claims.
 
 The re-run uses the config and grid recorded in the file (not today's preset), the same task
-version and the same seed, through the same harness.  On the same CPU build the numbers are
+version, the same seed and the same torch thread count, through the same harness.  On the same CPU build the numbers are
 identical; across machines float summation order can flip a few predictions, so every metric
 of every split must agree within an absolute tolerance (default one percentage point) and the
 chosen hyperparameters must be the same.
@@ -9,9 +9,12 @@ chosen hyperparameters must be the same.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import torch
 
 from snnbench.config import ResolvedConfig
 from snnbench.errors import ResultFileError
@@ -21,6 +24,26 @@ from snnbench.results import load_result, validate_file
 from snnbench.tasks import get_task
 
 DEFAULT_TOLERANCE = 0.01
+
+
+def recorded_threads(environment: dict) -> int:
+    """The torch thread count a file's runs were made with (this process's if not recorded).
+
+    Matrix products may sum in another order on another number of threads, and a training
+    run that takes another path from there chooses other hyperparameters; so a re-run uses
+    the recorded count."""
+    threads = environment.get("torch_threads")
+    return threads if isinstance(threads, int) and threads >= 1 else torch.get_num_threads()
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int) -> Iterator[None]:
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 @dataclass
@@ -84,10 +107,17 @@ def verify_seed(
         )
     method.check_config(config)
     candidates = config.candidates()
-    rerun = run_seed(
-        method, name, task, task.load(data_dir), candidates, sorted(config.grid), seed, progress
-    )
-    result = Verification(
+    threads = recorded_threads(result.environment)
+    if threads != torch.get_num_threads():
+        notes.append(
+            f"re-running on {threads} thread(s), as the file was made "
+            f"(this process had {torch.get_num_threads()})"
+        )
+    with torch_threads(threads):
+        rerun = run_seed(
+            method, name, task, task.load(data_dir), candidates, sorted(config.grid), seed, progress
+        )
+    verification = Verification(
         str(path),
         seed,
         tolerance,
@@ -97,5 +127,5 @@ def verify_seed(
     )
     for split, metrics in claimed["metrics"].items():
         for metric, value in metrics.items():
-            result.comparisons.append((split, metric, value, rerun["metrics"][split][metric]))
-    return result
+            verification.comparisons.append((split, metric, value, rerun["metrics"][split][metric]))
+    return verification

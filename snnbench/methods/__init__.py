@@ -24,10 +24,23 @@ def available_methods() -> dict[str, EntryPoint]:
     return {ep.name: ep for ep in sorted(entry_points(group=GROUP), key=lambda e: e.name)}
 
 
+def claimants(name: str) -> list[str]:
+    """Every distinct entry point registered under a method name (more than one is a clash:
+    a plugin may not take over the name, and so the results folder, of another method)."""
+    return sorted({ep.value for ep in entry_points(group=GROUP) if ep.name == name})
+
+
 def get_method(name: str) -> Method:
     methods = available_methods()
     if name not in methods:
         raise UnknownNameError("method", name, list(methods))
+    clash = claimants(name)
+    if len(clash) > 1:
+        raise SnnbenchError(
+            f"method name {name!r} is registered by more than one entry point "
+            f"({', '.join(clash)}); uninstall one: a plugin may not take over another "
+            "method's name"
+        )
     if not NAME.match(name):
         raise SnnbenchError(
             f"method name {name!r} (entry point {methods[name].value}) must match {NAME.pattern}"
