@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/row_additions.py
 	$(BIN)/python benchmarks/solver.py
 	$(BIN)/python benchmarks/network_rebuild.py
+	$(BIN)/python benchmarks/sg_train.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -7,9 +7,9 @@ per shape: the best time of `--repeats` steps, the ratio to the faster library, 
 (the dense products of forward and backward over our time) beside this machine's measured
 float32 matrix-product peak, the dense-product floor (those FLOPs at that peak), and each
 simulator's peak memory for one step (measured in a fresh subprocess each: the process's
-peak RSS during the step above its RSS before it).
+peak RSS during the step, reset just before it, above its RSS before it).
 
-    python benchmarks/sg_train.py [--shape xor|add|rows|pixels|all] [--repeats 5] [--batch 256]
+    python benchmarks/sg_train.py [--shape xor|add|rows|pixels|all] [--repeats 7] [--batch 256]
 """
 
 from __future__ import annotations
@@ -106,7 +106,8 @@ def train_step(module, optimizer, x, y) -> None:
 def step_seconds(shape: dict, simulator: str, batch: int, repeats: int) -> float:
     module, x, y = make(shape, simulator, batch)
     optimizer = torch.optim.Adam(module.parameters(), lr=1e-3)
-    train_step(module, optimizer, x, y)  # warm-up: compiles, allocates
+    for _ in range(2):  # warm-up: compiles, allocates, settles the thread pools
+        train_step(module, optimizer, x, y)
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
@@ -129,19 +130,24 @@ def dense_flops(shape: dict, batch: int) -> float:
 
 
 def peak_memory_mb(shape_name: str, simulator: str, batch: int) -> float:
-    """Peak RSS growth of one training step, in a fresh process."""
+    """Peak RSS growth of one training step, in a fresh process: the kernel's high-water mark
+    (VmHWM) is reset just before the step (clear_refs 5), so imports and compilation of the
+    warm-up step do not count."""
     code = (
-        "import json, resource, sys, torch\n"
+        "import json, sys, torch\n"
         f"sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})\n"
         "import sg_train as b\n"
         f"shape = b.SHAPES[{shape_name!r}]\n"
         f"module, x, y = b.make(shape, {simulator!r}, {batch})\n"
         "opt = torch.optim.Adam(module.parameters(), lr=1e-3)\n"
-        "b.train_step(module, opt, x[:2], y[:2])\n"  # imports and compiles outside the measurement
-        "before = int(open('/proc/self/statm').read().split()[1]) * 4096 / 2**20\n"
+        "b.train_step(module, opt, x[:2], y[:2])\n"
+        "def status(key):\n"
+        "    line = next(l for l in open('/proc/self/status') if l.startswith(key))\n"
+        "    return int(line.split()[1]) / 1024\n"
+        "before = status('VmRSS')\n"
+        "open('/proc/self/clear_refs', 'w').write('5')\n"
         "b.train_step(module, opt, x, y)\n"
-        "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
-        "print(json.dumps(peak - before))\n"
+        "print(json.dumps(status('VmHWM') - before))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -190,7 +196,7 @@ def bench(name: str, batch: int, repeats: int, memory: bool = True) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shape", choices=[*SHAPES, "all"], default="all")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--batch", type=int, default=256)
     args = parser.parse_args()
     for name in SHAPES if args.shape == "all" else [args.shape]:

@@ -1,8 +1,9 @@
 """`snnbench verify`: re-run one seed of a result file and compare it with what the file claims.
 
-The re-run uses the config and grid recorded in the file (not today's preset), the same task
-version, the same seed and the same torch thread count, through the same harness.  On the same CPU build the numbers are
-identical; across machines float summation order can flip a few predictions, so every metric
+The re-run uses the config and grid recorded in the file (not today's preset), the same
+task version, the same seed and the same torch thread count, through the same harness.  On
+the same CPU build the numbers are identical; across machines float summation order can flip
+a few predictions, so every metric
 of every split must agree within an absolute tolerance (default one percentage point) and the
 chosen hyperparameters must be the same.
 """

@@ -54,3 +54,24 @@ def test_network_rebuild_benchmark_runs(capsys):
     module.bench(spec, "first-last-xor-t6", repeats=1)
     out = capsys.readouterr().out
     assert "| checked_fit (harness rebuild and checks) |" in out and "1000 sequences" in out
+
+
+def test_sg_train_benchmark_runs_every_simulator(capsys, monkeypatch):
+    module = load_benchmark("sg_train")
+    tiny = {
+        "n_in": 2,
+        "n_out": 3,
+        "depth": 3,
+        "p_rec": 8,
+        "p_last": 8,
+        "steps": 4,
+        "features": "membrane",
+        "every_step": False,
+        "title": "tiny",
+    }
+    monkeypatch.setitem(module.SHAPES, "tiny", tiny)
+    module.bench("tiny", batch=8, repeats=1, memory=False)
+    out = capsys.readouterr().out
+    for row in ("snnbench", "snntorch", "spikingjelly"):
+        assert f"| {row} |" in out, out
+    assert "GFLOP/s" in out and "floor" in out

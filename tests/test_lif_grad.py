@@ -98,4 +98,4 @@ def test_float32_at_length_784_compares_where_no_spike_flips():
     ours, theirs = net(x), step_loop(net, x)
     assert torch.equal(ours, theirs)
     for mine, ref in zip(grads(net, ours, 3), grads(net, theirs, 3), strict=True):
-        assert torch.allclose(mine, ref, rtol=1e-4, atol=1e-5 * ref.abs().max())
+        assert torch.allclose(mine, ref, rtol=1e-5, atol=1e-5 * ref.abs().max())

@@ -11,7 +11,8 @@ Three ways to run it:
   done in place by a numba kernel (`scan.py`); this is what makes feature extraction on
   thousands of sequences cheap.  `engine="events"` instead drives the spike-fed layers by
   the changes of their input spikes (faster where products dominate; float64 currents).
-* `forward`: differentiable with the ATan surrogate (for surrogate-gradient training).
+* `forward`: differentiable with the ATan surrogate (for surrogate-gradient training), each
+  layer's dynamics over all steps one fused autograd Function (`lif_grad.py`).
 * `init_state` / `step`: one time step at a time, for autoregressive evaluation.
 """
 
@@ -24,8 +25,8 @@ from typing import Literal, NamedTuple
 import torch
 from torch import nn
 
+from snnbench.models.lif_grad import lif_layer
 from snnbench.models.scan import Features, lif_events, lif_scan_
-from snnbench.models.surrogate import atan_spike
 
 BATCH_BYTES = 4 << 20  # default batch of the fast path: the widest layer's currents, in bytes
 Engine = Literal["gemm", "events"]  # how the fast path computes the currents of spike-driven layers
@@ -257,34 +258,32 @@ class LIFNetwork(UnrolledLIF):
 
     # ------------------------------------------------------------------ differentiable path
     def _unroll(self, x: torch.Tensor, record: list[torch.Tensor] | None) -> torch.Tensor:
-        """Step by step with the surrogate; returns (T, n, p_last) last-layer features.
+        """With the surrogate; returns (T, n, p_last) last-layer features, (1, n, p_last) for
+        a last-step readout (the other steps are never materialised).
 
-        As in the fast path, each layer's input currents for all steps come from one batched
-        product; only the elementwise LIF update loops over time.
+        Each layer's input currents for all steps come from one batched product (autograd's);
+        the LIF dynamics over all steps are one fused autograd Function (lif_grad.py), whose
+        outputs are bit for bit those of a step loop of torch operations.
         """
         spec = self.spec
         n, steps, _ = x.shape
         h = x.transpose(0, 1).reshape(1, steps * n, -1).to(self.hidden[0].dtype)  # (1, T*n, n_in)
-        for _i, w in enumerate(self.hidden):
-            currents = torch.matmul(h, w.transpose(1, 2)).view(
-                w.shape[0], steps, n, -1
-            )  # (K, T, n, w)
-            r = torch.zeros_like(currents[:, 0])
-            spikes, feats = [], []
-            for t in range(steps):
-                u = spec.beta * r + currents[:, t]
-                s = atan_spike(u - spec.theta)
-                r = u - spec.theta * s.detach()  # reset without gradient, as in snntorch
-                spikes.append(s)
-                feats.append(atan_spike(r) if spec.features == "membrane" else r)
-            h = torch.stack(spikes, 1)  # (K, T, n, w)
-            if record is not None:
-                record.append(h.permute(1, 2, 0, 3).reshape(steps, n, -1))
-            h = h.view(w.shape[0], steps * n, -1)
-        last = (
-            torch.stack(feats, 1) if spec.features != "spike" else h.view(-1, steps, n, h.shape[-1])
-        )
-        return last.permute(1, 2, 0, 3).reshape(steps, n, -1)
+        for i, w in enumerate(self.hidden):
+            currents = torch.matmul(h, w.transpose(1, 2)).view(w.shape[0], steps, n, -1)
+            last = i == len(self.hidden) - 1
+            if not last:
+                h = lif_layer(currents, spec.beta, spec.theta, "spike")
+            else:  # the readout's features: every step, or (no record asked) the last only
+                last_only = not spec.every_step and record is None
+                h = lif_layer(currents, spec.beta, spec.theta, spec.features, last_only)
+            if record is not None:  # every layer's spikes, the last one's too
+                spikes = h if not last or spec.features == "spike" else None
+                if spikes is None:
+                    spikes = lif_layer(currents, spec.beta, spec.theta, "spike")
+                record.append(spikes.permute(1, 2, 0, 3).reshape(steps, n, -1))
+            h = h.reshape(w.shape[0], -1, h.shape[-1])
+        t_out = h.shape[1] // n  # T, or 1 with a last-step readout
+        return h.view(-1, t_out, n, h.shape[-1]).permute(1, 2, 0, 3).reshape(t_out, n, -1)
 
     # ------------------------------------------------------------------ step API
     def init_state(self, n: int) -> list[torch.Tensor]:

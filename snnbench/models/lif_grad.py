@@ -39,111 +39,155 @@ from snnbench.models.scan import OUTPUT, SAMPLES_PER_BLOCK, Features, _set_threa
 ALPHA = 2.0  # the ATan surrogate's default in snntorch and spikingjelly (surrogate.py)
 
 
+@njit(cache=True, boundscheck=False, inline="always")
+def _forward_row(current, r, u_out, out, beta, theta, output):  # pragma: no cover (compiled)
+    """One step of a row of neurons: u_out gets u, out the output, r the post-reset membrane."""
+    zero, one = r.dtype.type(0), r.dtype.type(1)
+    for e in range(r.size):
+        u = beta * r[e] + current[e]  # two roundings, as torch's loop
+        u_out[e] = u
+        spike = u - theta >= zero
+        r[e] = u - theta if spike else u
+        if output == 0:
+            out[e] = one if spike else zero
+        elif output == 1:
+            out[e] = one if r[e] >= zero else zero
+        else:
+            out[e] = r[e]
+
+
 @njit(parallel=True, cache=True, boundscheck=False)
 def _forward_kernel(currents, width, beta, theta, output, membranes, out):  # pragma: no cover
-    """currents, membranes, out: (K, T, n * width); membranes gets u, out the layer's output."""
+    """currents, membranes: (K, T, n * width); membranes gets u, out (K, T or 1, n * width)
+    the layer's output at every step, or at the last step only."""
     branches, steps, size = currents.shape
     n = size // width
     blocks = (n + SAMPLES_PER_BLOCK - 1) // SAMPLES_PER_BLOCK
-    one, zero = out.dtype.type(1), out.dtype.type(0)
     for job in prange(branches * blocks):
         k = job // blocks
         first = (job % blocks) * SAMPLES_PER_BLOCK
         start = first * width
         stop = min(n, first + SAMPLES_PER_BLOCK) * width
         r = np.zeros(stop - start, dtype=currents.dtype)
+        scratch = np.empty(stop - start, dtype=out.dtype)  # outputs no one reads
+        every = out.shape[1] == steps
         for t in range(steps):
-            for e in range(stop - start):
-                u = beta * r[e] + currents[k, t, start + e]  # two roundings, as torch's loop
-                membranes[k, t, start + e] = u
-                spike = u - theta >= zero
-                r[e] = u - theta if spike else u
-                if output == 0:
-                    out[k, t, start + e] = one if spike else zero
-                elif output == 1:
-                    out[k, t, start + e] = one if r[e] >= zero else zero
-                else:
-                    out[k, t, start + e] = r[e]
+            if every:
+                dst = out[k, t, start:stop]
+            elif t == steps - 1:
+                dst = out[k, 0, start:stop]
+            else:
+                dst = scratch
+            _forward_row(
+                currents[k, t, start:stop], r, membranes[k, t, start:stop], dst, beta, theta, output
+            )
 
 
 @njit(cache=True, boundscheck=False, inline="always")
-def _surrogate(x, scale):  # pragma: no cover (compiled)
+def _surrogate(x, scale, one):  # pragma: no cover (compiled)
     """d/dx of the ATan surrogate, alpha = 2: 1 / (1 + (pi x)^2); scale = pi / 2 * alpha."""
     y = scale * x
-    return x.dtype.type(1) / (x.dtype.type(1) + y * y)
+    return one / (one + y * y)
+
+
+@njit(cache=True, boundscheck=False, inline="always")
+def _backward_row(grad, u_row, du, grad_in, beta, theta, output, scale):  # pragma: no cover
+    """One step back: du holds dL/du_{t+1} and becomes dL/du_t, which grad_in gets too."""
+    zero, one = du.dtype.type(0), du.dtype.type(1)
+    for e in range(du.size):
+        u = u_row[e]
+        dr = beta * du[e]
+        if output == 0:  # the spikes are the output
+            d = dr + grad[e] * _surrogate(u - theta, scale, one)
+        elif output == 1:  # membrane feature H(r)
+            r = u - theta if u - theta >= zero else u
+            d = dr + grad[e] * _surrogate(r, scale, one)
+        else:  # analog feature r
+            d = dr + grad[e]
+        du[e] = d
+        grad_in[e] = d
 
 
 @njit(parallel=True, cache=True, boundscheck=False)
 def _backward_kernel(
     grad, membranes, width, beta, theta, output, scale, grad_in
 ):  # pragma: no cover
-    """grad: dL/d(output) (K, T, n * width); grad_in gets dL/dI, by the reverse recurrence."""
-    branches, steps, size = grad.shape
+    """grad: dL/d(output) (K, T or 1, n * width: every step, or the last only); grad_in
+    (K, T, n * width) gets dL/dI, by the reverse recurrence."""
+    branches, steps, size = membranes.shape
     n = size // width
     blocks = (n + SAMPLES_PER_BLOCK - 1) // SAMPLES_PER_BLOCK
-    zero = grad.dtype.type(0)
     for job in prange(branches * blocks):
         k = job // blocks
         first = (job % blocks) * SAMPLES_PER_BLOCK
         start = first * width
         stop = min(n, first + SAMPLES_PER_BLOCK) * width
         du = np.zeros(stop - start, dtype=grad.dtype)  # dL/du_{t+1}
+        nothing = np.zeros(stop - start, dtype=grad.dtype)  # no gradient before the last step
+        every = grad.shape[1] == steps
         for t in range(steps - 1, -1, -1):
-            for e in range(stop - start):
-                u = membranes[k, t, start + e]
-                g = grad[k, t, start + e]
-                dr = beta * du[e]
-                if output == 0:  # the spikes are the output
-                    du[e] = dr + g * _surrogate(u - theta, scale)
-                else:
-                    if output == 1:  # membrane feature H(r)
-                        r = u - theta if u - theta >= zero else u
-                        dr = dr + g * _surrogate(r, scale)
-                    else:  # analog feature r
-                        dr = dr + g
-                    du[e] = dr
-                grad_in[k, t, start + e] = du[e]
+            if every:
+                g = grad[k, t, start:stop]
+            elif t == steps - 1:
+                g = grad[k, 0, start:stop]
+            else:
+                g = nothing
+            _backward_row(
+                g,
+                membranes[k, t, start:stop],
+                du,
+                grad_in[k, t, start:stop],
+                beta,
+                theta,
+                output,
+                scale,
+            )
 
 
 class LIFLayer(torch.autograd.Function):
-    """One LIF layer over all steps: currents (K, T, n, w) -> spikes or readout features."""
+    """One LIF layer over all steps: currents (K, T, n, w) -> spikes or readout features at
+    every step (K, T, n, w), or at the last step only (K, 1, n, w): a last-step readout then
+    never holds the other steps' features, nor their (zero) gradients."""
 
     @staticmethod
-    def forward(ctx, currents: torch.Tensor, beta: float, theta: float, output: Features):  # type: ignore[override]
+    def forward(ctx, currents, beta, theta, output, last_only):  # type: ignore[override]
         currents = currents.detach().contiguous()
         k, steps, n, width = currents.shape
         flat = currents.numpy().reshape(k, steps, n * width)
         dtype = flat.dtype.type
         membranes = np.empty_like(flat)
-        out = np.empty_like(flat)
+        out = np.empty((k, 1 if last_only else steps, n * width), dtype=dtype)
         _set_threads()
         _forward_kernel(flat, width, dtype(beta), dtype(theta), OUTPUT[output], membranes, out)
         ctx.save_for_backward(torch.from_numpy(membranes))
         ctx.beta, ctx.theta, ctx.output, ctx.width = beta, theta, output, width
-        return torch.from_numpy(out).view(k, steps, n, width)
+        return torch.from_numpy(out).view(k, out.shape[1], n, width)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
         (membranes,) = ctx.saved_tensors
-        k, steps, n, width = grad.shape
-        grad = grad.contiguous()
-        g = grad.numpy().reshape(k, steps, n * width)
+        k, steps, size = membranes.shape
+        g = grad.contiguous().numpy().reshape(k, grad.shape[1], size)
         dtype = g.dtype.type
-        grad_in = np.empty_like(g)
+        grad_in = np.empty_like(membranes.numpy())
         _set_threads()
         _backward_kernel(
             g,
             membranes.numpy(),
-            width,
+            ctx.width,
             dtype(ctx.beta),
             dtype(ctx.theta),
             OUTPUT[ctx.output],
             dtype(math.pi / 2 * ALPHA),
             grad_in,
         )
-        return torch.from_numpy(grad_in).view(k, steps, n, width), None, None, None
+        shape = (k, steps, size // ctx.width, ctx.width)
+        return torch.from_numpy(grad_in).view(shape), None, None, None, None
 
 
-def lif_layer(currents: torch.Tensor, beta: float, theta: float, output: Features) -> torch.Tensor:
-    """The layer's outputs at every step, (K, T, n, w), differentiable in `currents`."""
-    return LIFLayer.apply(currents, beta, theta, output)
+def lif_layer(
+    currents: torch.Tensor, beta: float, theta: float, output: Features, last_only: bool = False
+) -> torch.Tensor:
+    """The layer's outputs, differentiable in `currents` (K, T, n, w): at every step
+    (K, T, n, w), or with last_only at the last step (K, 1, n, w)."""
+    return LIFLayer.apply(currents, beta, theta, output, last_only)
