@@ -56,6 +56,13 @@ def _forward_row(current, r, u_out, out, beta, theta, output):  # pragma: no cov
             out[e] = r[e]
 
 
+@njit(cache=True, boundscheck=False, inline="always")
+def _job(job, blocks, n, width):  # pragma: no cover (compiled)
+    """One parallel job: (branch, first and end element of its block of samples' rows)."""
+    first = (job % blocks) * SAMPLES_PER_BLOCK
+    return job // blocks, first * width, min(n, first + SAMPLES_PER_BLOCK) * width
+
+
 @njit(parallel=True, cache=True, boundscheck=False)
 def _forward_kernel(currents, width, beta, theta, output, membranes, out):  # pragma: no cover
     """currents, membranes: (K, T, n * width); membranes gets u, out (K, T or 1, n * width)
@@ -64,10 +71,7 @@ def _forward_kernel(currents, width, beta, theta, output, membranes, out):  # pr
     n = size // width
     blocks = (n + SAMPLES_PER_BLOCK - 1) // SAMPLES_PER_BLOCK
     for job in prange(branches * blocks):
-        k = job // blocks
-        first = (job % blocks) * SAMPLES_PER_BLOCK
-        start = first * width
-        stop = min(n, first + SAMPLES_PER_BLOCK) * width
+        k, start, stop = _job(job, blocks, n, width)
         r = np.zeros(stop - start, dtype=currents.dtype)
         scratch = np.empty(stop - start, dtype=out.dtype)  # outputs no one reads
         every = out.shape[1] == steps
@@ -118,10 +122,7 @@ def _backward_kernel(
     n = size // width
     blocks = (n + SAMPLES_PER_BLOCK - 1) // SAMPLES_PER_BLOCK
     for job in prange(branches * blocks):
-        k = job // blocks
-        first = (job % blocks) * SAMPLES_PER_BLOCK
-        start = first * width
-        stop = min(n, first + SAMPLES_PER_BLOCK) * width
+        k, start, stop = _job(job, blocks, n, width)
         du = np.zeros(stop - start, dtype=grad.dtype)  # dL/du_{t+1}
         nothing = np.zeros(stop - start, dtype=grad.dtype)  # no gradient before the last step
         every = grad.shape[1] == steps
