@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/solver.py
 	$(BIN)/python benchmarks/network_rebuild.py
 	$(BIN)/python benchmarks/sg_train.py
+	$(BIN)/python benchmarks/grid.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -3,6 +3,7 @@ files, build and serve the leaderboard site."""
 
 from __future__ import annotations
 
+import os
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Optional
@@ -10,6 +11,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -88,7 +90,6 @@ def methods() -> None:
     """List the registered methods (built in and from installed plugins), and refuse those
     that cannot run: an import error, a class name that disagrees with its entry point, or a
     name that two entry points claim."""
-    from rich.markup import escape
 
     from snnbench.methods import available_methods, get_method
 
@@ -127,7 +128,10 @@ def parse_seeds(text: str) -> list[int]:
 
 @app.command()
 def evaluate(
-    method: Annotated[str, typer.Option(help="Method name (see `snnbench methods`).")],
+    method: Annotated[
+        str,
+        typer.Option(help="Method name (see `snnbench methods`) or `all`; comma-separate several."),
+    ],
     task: Annotated[
         str, typer.Option(help="Task id, family (e.g. add) or `all`; comma-separate several.")
     ],
@@ -164,14 +168,35 @@ def evaluate(
             "Unknown keys and wrong types are refused; the values are recorded in the result file.",
         ),
     ] = None,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="(method, task, seed) jobs run at once, each in its own process with its threads "
+            "pinned; 1 runs them one after another in this process.",
+        ),
+    ] = 1,
+    threads: Annotated[
+        Optional[int],
+        typer.Option(
+            min=1,
+            help="torch / numba threads per job (recorded in each result); default: all cores "
+            "with --jobs 1, else the cores divided by --jobs.  The same thread count gives the "
+            "same numbers, however many jobs run.",
+        ),
+    ] = None,
 ) -> None:
     """Train METHOD on TASK for each seed, select on val, score on test and OOD splits.
 
-    Every input (method, tasks, preset, --set, seeds, --out) is checked before any work; bad
-    input exits with code 2 and one line.  Each finished seed is written at once (atomically);
-    rerun the same command after an interruption and it resumes with the seeds still missing.
+    Methods, tasks and seeds expand into (method, task, seed) jobs; seeds already recorded are
+    skipped.  Every input (methods, tasks, preset, --set, seeds, --out) is checked before any
+    work; bad input exits with code 2 and one line.  Each finished seed is written at once as
+    its own record; rerun the same command after an interruption and it resumes with the seeds
+    still missing.  A failed job is reported with its log and does not stop the others (exit
+    code 1 at the end).
     """
     from snnbench.config import parse_setting
+    from snnbench.jobs import Settings, expand, resolve_methods
     from snnbench.tasks import resolve_tasks
 
     try:
@@ -181,71 +206,132 @@ def evaluate(
         for t in chosen:  # missing data is reported before torch and the methods are imported
             if t.check_data is not None:
                 t.check_data(data_dir)
-        from snnbench.evaluate import check_output_folder, plan
-        from snnbench.evaluate import evaluate as run_evaluate
+        method_list = resolve_methods(method)
+        from snnbench.evaluate import check_output_folder, plan, prepare
+        from snnbench.results import ResultStore
 
-        for t in chosen:
-            plan(method, t, preset, overrides)
+        for m in method_list:
+            for t in chosen:
+                plan(m, t, preset, overrides)
         check_output_folder(out)
     except UsageError as exc:
         fail(str(exc), 2)
     except SnnbenchError as exc:
         fail(str(exc))
-    documents = []
+    try:  # what is already recorded, refused now if it cannot be resumed
+        done = {}
+        for m in method_list:
+            for t in chosen:
+                if force:
+                    ResultStore(out, m, t.id).clear()
+                done[(m, t.id)] = prepare(m, t, preset, out, data_dir, overrides).finished
+    except SnnbenchError as exc:
+        fail(str(exc))
+    per_job = threads or (None if jobs == 1 else max(1, (os.cpu_count() or 1) // jobs))
+    config = Settings(preset, out, data_dir, overrides, per_job)
+    grid = expand(method_list, [t.id for t in chosen], seed_list)
+    pending = [j for j in grid if j.seed not in done[(j.method, j.task)]]
+    try:
+        failures = (run_serially if jobs == 1 else run_in_workers)(
+            pending, grid, done, config, jobs
+        )
+    except KeyboardInterrupt:
+        err.print(f"interrupted: finished seeds are saved under {out}; rerun to resume")
+        raise typer.Exit(130) from None
+    print_summary(method_list, [t.id for t in chosen], out)
+    if failures:
+        for line in failures:
+            err.print(f"[red]failed[/] {escape(line)}", highlight=False, soft_wrap=True)
+        fail(f"{len(failures)} of {len(pending)} job(s) failed; the others are saved")
+
+
+def run_serially(pending: list, grid: list, done: dict, config, workers: int) -> list[str]:
+    """Jobs one after another in this process, with a progress bar per job."""
+    from snnbench.jobs import run_job
+
+    failures = []
     with progress_bar() as bar:
-        for t in chosen:
-            job = bar.add_task(f"{method} on {t.id}", total=None)
-
-            def update(seed: int, done: int, total: int, job=job, t=t) -> None:
-                description = f"{method} on {t.id}, seed {seed}"
-                bar.update(job, description=description, completed=done, total=total)
-
+        for job in pending:
+            row = bar.add_task(job.name, total=None)
             try:
-                documents.append(
-                    run_evaluate(
-                        method, t, seed_list, preset, out, data_dir, force, update, overrides
-                    )
-                )
+                run_job(job, config, lambda d, t, row=row: bar.update(row, completed=d, total=t))
             except SnnbenchError as exc:
-                bar.stop()
-                fail(str(exc))
-            except KeyboardInterrupt:
-                bar.stop()
-                err.print(f"interrupted: finished seeds are saved under {out}; rerun to resume")
-                raise typer.Exit(130) from None
-    print_summary(documents, out)
+                if len(pending) == 1:
+                    bar.stop()
+                    fail(str(exc))
+                failures.append(f"{job.name}: {exc}")
+    return failures
 
 
-def print_summary(results: list, out: Path) -> None:
-    from snnbench.results import summary_path
+def run_in_workers(pending: list, grid: list, done: dict, config, workers: int) -> list[str]:
+    """Jobs in worker processes, with a live table of the whole grid."""
+    from rich.live import Live
 
-    for result in results:
-        s, primary = result.summary, result.task["primary_metric"]
-        table = Table(
-            title=f"{result.method['name']} on {result.task['id']}: {primary} "
-            "(%, mean ± std over seeds)"
+    from snnbench.jobs import run_parallel
+
+    state = {job: "done" if job.seed in done[(job.method, job.task)] else "queued" for job in grid}
+    seconds: list[float] = []
+
+    def table() -> Table:
+        view = Table(
+            title=f"{len(grid)} jobs on {workers} workers, {config.threads} thread(s) each"
         )
-        for col in ("split", primary, "seeds"):
-            table.add_column(col, no_wrap=True)
-        for split in (k for k in result.task["splits"] if k != "train"):
-            stat = s["metrics"][split][primary]
-            table.add_row(
-                split, f"{100 * stat['mean']:.1f} ± {100 * stat['std']:.1f}", str(stat["n"])
+        for col in ("method", "task", "done", "running", "failed", "queued"):
+            view.add_column(col)
+        for key in dict.fromkeys((j.method, j.task) for j in grid):
+            counts = [
+                sum(1 for j in grid if (j.method, j.task) == key and state[j] == s)
+                for s in ("done", "running", "failed", "queued")
+            ]
+            view.add_row(*key, *map(str, counts))
+        left = sum(1 for s in state.values() if s in ("queued", "running"))
+        if seconds and left:
+            view.caption = f"about {left * sum(seconds) / len(seconds) / workers / 60:.0f} min left"
+        return view
+
+    with Live(table(), console=err, refresh_per_second=2) as live:
+
+        def event(kind: str, job, outcome) -> None:
+            state[job] = "running" if kind == "started" else kind
+            if outcome is not None and not outcome.error:
+                seconds.append(outcome.train_seconds)
+            live.update(table())
+
+        outcomes = run_parallel(pending, config, workers, event)
+    return [f"{o.job.name}: {o.error}" for o in outcomes if o.error]
+
+
+def print_summary(methods: list[str], tasks: list[str], out: Path) -> None:
+    from snnbench.results import load_result, summary_path
+
+    for method in methods:
+        for task in tasks:
+            path = summary_path(out, method, task)
+            if not path.exists():
+                continue
+            result = load_result(path)
+            s, primary = result.summary, result.task["primary_metric"]
+            table = Table(title=f"{method} on {task}: {primary} (%, mean ± std over seeds)")
+            for col in ("split", primary, "seeds"):
+                table.add_column(col, no_wrap=True)
+            for split in (k for k in result.task["splits"] if k != "train"):
+                stat = s["metrics"][split][primary]
+                table.add_row(
+                    split, f"{100 * stat['mean']:.1f} ± {100 * stat['std']:.1f}", str(stat["n"])
+                )
+            console.print(table)
+            chosen = "; ".join(
+                f"seed {r['seed']}: "
+                + ", ".join(f"{k}={v}" for k, v in r["chosen_hyperparameters"].items())
+                for r in result.runs
             )
-        console.print(table)
-        chosen = "; ".join(
-            f"seed {r['seed']}: "
-            + ", ".join(f"{k}={v}" for k, v in r["chosen_hyperparameters"].items())
-            for r in result.runs
-        )
-        console.print(f"chosen on val: {chosen or '(no grid)'}")
-        console.print(
-            f"spikes/sample {s['spikes_per_sample']['mean']:.1f}, "
-            f"train {s['train_seconds']['mean']:.1f} s/seed, "
-            f"eval {s['eval_seconds']['mean']:.1f} s/seed"
-        )
-        path = summary_path(out, result.method["name"], result.task["id"])
-        console.print(f"wrote {path} (seed records in {path.with_suffix('')}/)", soft_wrap=True)
+            console.print(f"chosen on val: {chosen or '(no grid)'}")
+            console.print(
+                f"spikes/sample {s['spikes_per_sample']['mean']:.1f}, "
+                f"train {s['train_seconds']['mean']:.1f} s/seed, "
+                f"eval {s['eval_seconds']['mean']:.1f} s/seed"
+            )
+            console.print(f"wrote {path} (seed records in {path.with_suffix('')}/)", soft_wrap=True)
 
 
 @app.command()
@@ -259,7 +345,6 @@ def validate(
     (older versions migrated); seeds, the summary, the chosen point against the selection, the
     task header against the registry, spiking against the network kind, copied runs, and the
     fingerprints.  Every file is checked and reported, one line per problem."""
-    from rich.markup import escape
 
     from snnbench.results import validate_file
 

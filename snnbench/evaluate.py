@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from snnbench.config import ResolvedConfig
@@ -78,6 +79,50 @@ def headers(
     return json.loads(json.dumps(method_header)), task_header
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """One (method, task) ready to run: its config, data, headers and the records it has."""
+
+    method: Method
+    config: ResolvedConfig
+    splits: dict
+    method_header: dict
+    task_header: dict
+    store: ResultStore
+    records: list[SeedRecord]
+
+    @property
+    def finished(self) -> set[int]:
+        return {r.seed for r in self.records}
+
+
+def prepare(
+    method_name: str,
+    task: Task,
+    preset: str = "paper",
+    out_dir: str | Path = "results",
+    data_dir: str | None = None,
+    overrides: dict | None = None,
+) -> Prepared:
+    """Load the data, build the headers, and read the records to resume from: refused unless
+    they validate and were made with the same method and task definition."""
+    method, resolved = plan(method_name, task, preset, overrides)
+    splits = task.load(data_dir)
+    fingerprints = {n: s.fingerprint() for n, s in splits.items()}
+    method_header, task_header = headers(method_name, method, preset, resolved, task, fingerprints)
+    store = ResultStore(out_dir, method_name, task.id)
+    records = store.existing(data_dir)
+    for record in records:
+        for key, header in (("method", method_header), ("task", task_header)):
+            if getattr(record, key) != header:
+                raise ResultFileError(
+                    f"{store.summary} holds results for a different {key} definition (config, "
+                    "preset, version or data); pass --force to replace it or --out to write "
+                    "elsewhere"
+                )
+    return Prepared(method, resolved, splits, method_header, task_header, store, records)
+
+
 def evaluate(
     method_name: str,
     task: Task,
@@ -95,38 +140,24 @@ def evaluate(
     method's config has can be set, the method checks the values, and they are recorded in
     the result file.  The result path comes from the registered name `method_name` only.
     """
-    method, resolved = plan(method_name, task, preset, overrides)
-    splits = task.load(data_dir)
-    method_header, task_header = headers(
-        method_name, method, preset, resolved, task, {n: s.fingerprint() for n, s in splits.items()}
-    )
-    store = ResultStore(out_dir, method_name, task.id)
     if force:
-        store.clear()
-    records = store.existing(data_dir)
-    for record in records:
-        for key, header in (("method", method_header), ("task", task_header)):
-            if getattr(record, key) != header:
-                raise ResultFileError(
-                    f"{store.summary} holds results for a different {key} definition (config, "
-                    "preset, version or data); pass --force to replace it or --out to write "
-                    "elsewhere"
-                )
-    done = {r.seed for r in records}
-    result = ResultFile.from_records(records) if records else None
-    candidates = resolved.candidates()
-    for seed in (s for s in seeds if s not in done):
+        ResultStore(out_dir, method_name, task.id).clear()
+    ready = prepare(method_name, task, preset, out_dir, data_dir, overrides)
+    result = ResultFile.from_records(ready.records) if ready.records else None
+    candidates = ready.config.candidates()
+    for seed in (s for s in seeds if s not in ready.finished):
         run = run_seed(
-            method,
+            ready.method,
             method_name,
             task,
-            splits,
+            ready.splits,
             candidates,
-            sorted(resolved.grid),
+            sorted(ready.config.grid),
             seed,
             lambda d, t, s=seed: progress(s, d, t),
         )
-        result = store.write(SeedRecord(method_header, task_header, run, environment(), now()))
+        record = SeedRecord(ready.method_header, ready.task_header, run, environment(), now())
+        result = ready.store.write(record)
     if result is None:
         raise UsageError("no seeds to run")
     return result

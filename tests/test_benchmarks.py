@@ -75,3 +75,10 @@ def test_sg_train_benchmark_runs_every_simulator(capsys, monkeypatch):
     for row in ("snnbench", "snntorch", "spikingjelly"):
         assert f"| {row} |" in out, out
     assert "GFLOP/s" in out and "floor" in out
+
+
+def test_grid_benchmark_runs(capsys):
+    module = load_benchmark("grid")
+    module.main(["--methods", "recon", "--tasks", "first-last-xor-t6", "--seeds", "0,1"])
+    out = capsys.readouterr().out
+    assert "| --jobs 1 |" in out and "| --jobs 2 |" in out and "speed-up" in out

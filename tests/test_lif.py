@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -317,3 +319,21 @@ def test_event_engine_in_float64_and_bad_engines():
     assert torch.allclose(net.features(x, engine="events"), net.features(x), atol=1e-9)
     with pytest.raises(ValueError, match="engine"):
         net.features(x, engine="cuda")  # type: ignore[arg-type]
+
+
+def test_the_kernels_keep_the_thread_count_torch_was_given():
+    """Starting numba's pool must not raise torch's thread count (OMP_NUM_THREADS=1 means one
+    core, for torch and for the kernels, and the result records 1)."""
+    code = (
+        "import torch\n"
+        "from snnbench.models.lif import LIFNetwork, LIFSpec\n"
+        "import numba\n"
+        "net = LIFNetwork(LIFSpec(n_in=2, n_out=2, depth=3, p_rec=8, p_last=8))\n"
+        "net.features(torch.rand(4, 3, 2))\n"
+        "print(torch.get_num_threads(), numba.get_num_threads())\n"
+    )
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert out.stdout.split() == ["1", "1"]

@@ -59,8 +59,15 @@ COMPRESS = _compiles_for_avx512()  # frozen into the kernels; numba's cache is p
 
 
 def _set_threads() -> None:
-    """Run the kernels on as many threads as torch may use (`OMP_NUM_THREADS=1`: one core)."""
-    numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
+    """Run the kernels on as many threads as torch may use (`OMP_NUM_THREADS=1`: one core).
+
+    Starting numba's thread pool sets the OpenMP runtime's thread count to numba's default (all
+    cores), which torch then reports and uses as well: so torch's count is read first and put
+    back after (a run asked to use one thread would otherwise use, and record, every core)."""
+    threads = torch.get_num_threads()
+    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
 
 
 @intrinsic

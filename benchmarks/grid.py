@@ -1,0 +1,71 @@
+"""The job layer: a fixed quick grid run serially and with `--jobs 2`, in one run.
+
+Grid: recon and sg x first-last-xor-t6 and add-b2 x seeds 0, 1 (8 jobs), quick preset, one
+thread per job in both runs (so the numbers are the same, bit for bit; tests/test_jobs.py).
+Prints each run's wall time, the speed-up of --jobs 2 over serial (target 1.8x on 2 cores),
+and the time the job layer adds per job: wall time x workers minus the jobs' own train and
+eval seconds (from their records), divided by the number of jobs (target under 1 s).
+
+    python benchmarks/grid.py [--methods recon,sg] [--tasks first-last-xor-t6,add-b2] [--seeds 0,1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def run(out: Path, jobs: int, methods: str, tasks: str, seeds: str) -> tuple[float, float, int]:
+    """(wall seconds, the jobs' own seconds, number of jobs) of one evaluate call."""
+    command = [
+        sys.executable,
+        "-m",
+        "snnbench.cli",
+        "evaluate",
+        "--method",
+        methods,
+        "--task",
+        tasks,
+        "--seeds",
+        seeds,
+        "--preset",
+        "quick",
+        "--out",
+        str(out),
+        "--jobs",
+        str(jobs),
+        "--threads",
+        "1",
+    ]
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True)
+    wall = time.perf_counter() - start
+    records = [json.loads(p.read_text())["run"] for p in out.glob("*/*/seed-*.json")]
+    return wall, sum(r["train_seconds"] + r["eval_seconds"] for r in records), len(records)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--methods", default="recon,sg")
+    parser.add_argument("--tasks", default="first-last-xor-t6,add-b2")
+    parser.add_argument("--seeds", default="0,1")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = {
+            jobs: run(Path(tmp) / f"jobs-{jobs}", jobs, args.methods, args.tasks, args.seeds)
+            for jobs in (1, 2)
+        }
+    print("| run | wall s | jobs' own s | job layer s per job |")
+    print("|---|---|---|---|")
+    for jobs, (wall, own, n) in rows.items():
+        print(f"| --jobs {jobs} | {wall:.1f} | {own:.1f} | {(wall * jobs - own) / n:.2f} |")
+    print(f"\nspeed-up of --jobs 2 over serial: {rows[1][0] / rows[2][0]:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,179 @@
+"""Jobs: (method, task, seed) units of work, run one after another or N at a time.
+
+`snnbench evaluate` expands its methods, tasks and seeds into jobs, skips the seeds already
+recorded, and runs the rest: in this process (`--jobs 1`), or in N worker processes
+(`--jobs N`), each with its torch and numba threads pinned (`threads`, by default the cores
+divided by N) so that N jobs never oversubscribe the machine.  Every job writes its own seed
+record and the records are merged into the summary by the results store, so jobs of one
+(method, task) may run at once.  A job's numbers depend on its config, seed and thread count
+only, not on which worker ran it or on what ran beside it (tested: a grid run with `--jobs 2`
+equals a serial run on the same thread count, bit for bit).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as futures
+import contextlib
+import multiprocessing
+import os
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from snnbench.errors import UnknownNameError, UsageError
+
+
+@dataclass(frozen=True)
+class Job:
+    method: str
+    task: str
+    seed: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.method} on {self.task}, seed {self.seed}"
+
+    def log_path(self, out: Path) -> Path:
+        return out / "logs" / f"{self.method}--{self.task}--seed-{self.seed}.log"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What every job of one evaluate call shares."""
+
+    preset: str
+    out: Path
+    data_dir: str | None
+    overrides: dict
+    threads: int | None  # torch / numba threads per job; None: this process's default
+
+
+def resolve_methods(spec: str) -> list[str]:
+    """A method name, `all`, or a comma-separated list of these."""
+    from snnbench.methods import available_methods
+
+    registered = list(available_methods())
+    chosen: dict[str, None] = {}
+    for part in (p.strip() for p in spec.split(",") if p.strip()):
+        if part == "all":
+            chosen.update(dict.fromkeys(registered))
+        elif part in registered:
+            chosen[part] = None
+        else:
+            raise UnknownNameError("method", part, [*registered, "all"])
+    if not chosen:
+        raise UsageError(f"--method {spec!r} names no method; give a name or `all`")
+    return list(chosen)
+
+
+def expand(methods: list[str], tasks: list[str], seeds: list[int]) -> list[Job]:
+    """Every (method, task, seed), methods outermost."""
+    return [Job(m, t, s) for m in methods for t in tasks for s in seeds]
+
+
+@contextlib.contextmanager
+def pinned_threads(threads: int | None) -> Iterator[None]:
+    import torch
+
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def run_job(job: Job, settings: Settings, progress: Callable[[int, int], None] = lambda d, t: None):
+    """Train and score one seed (skipped if already recorded); returns the summary after it."""
+    from snnbench.evaluate import evaluate
+    from snnbench.tasks import get_task
+
+    with pinned_threads(settings.threads):
+        return evaluate(
+            job.method,
+            get_task(job.task),
+            [job.seed],
+            settings.preset,
+            settings.out,
+            settings.data_dir,
+            False,
+            lambda seed, d, t: progress(d, t),
+            settings.overrides,
+        )
+
+
+def _worker_init(threads: int | None) -> None:
+    """A worker's threads, pinned before torch starts its pools (OMP_NUM_THREADS too)."""
+    if threads is not None:
+        os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
+        os.environ["NUMBA_NUM_THREADS"] = str(threads)
+
+
+def _run_logged(job: Job, settings: Settings) -> tuple[float, str | None]:
+    """In a worker: run the job with its output in its log file.  Returns (train seconds,
+    None) or (0, the error's first line): never raises, because an exception that does not
+    survive pickling back to the parent would break the whole pool."""
+    log = job.log_path(settings.out)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with (
+        open(log, "w") as handle,
+        contextlib.redirect_stdout(handle),
+        contextlib.redirect_stderr(handle),
+    ):
+        try:
+            run = run_job(job, settings).run(job.seed)
+        except Exception as exc:
+            traceback.print_exc(file=handle)
+            return 0.0, (str(exc).splitlines() or [type(exc).__name__])[0]
+    return (run["train_seconds"] if run else 0.0), None
+
+
+@dataclass
+class Outcome:
+    job: Job
+    error: str | None = None  # one line; the job's log has the rest
+    train_seconds: float = 0.0
+
+
+def run_parallel(
+    jobs: list[Job],
+    settings: Settings,
+    workers: int,
+    on_event: Callable[[str, Job, Outcome | None], None] = lambda e, j, o: None,
+) -> list[Outcome]:
+    """Run jobs in `workers` processes (spawned: each imports torch afresh, pinned).
+
+    A failing job is reported with its log path and the others go on; Ctrl-C cancels the jobs
+    not started, stops the workers and re-raises (finished seeds are already recorded).
+    """
+    context = multiprocessing.get_context("spawn")
+    outcomes: list[Outcome] = []
+    pool = futures.ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_worker_init, initargs=(settings.threads,)
+    )
+    try:
+        running = {pool.submit(_run_logged, job, settings): job for job in jobs}
+        for job in jobs[:workers]:
+            on_event("started", job, None)
+        queued = list(jobs[workers:])
+        for future in futures.as_completed(running):
+            job = running[future]
+            try:
+                seconds, error = future.result()
+            except Exception as exc:  # the worker itself died (killed, out of memory)
+                seconds, error = 0.0, f"worker died: {type(exc).__name__}: {exc}"
+            log = job.log_path(settings.out)
+            outcome = Outcome(job, f"{error} (log: {log})" if error else None, seconds)
+            outcomes.append(outcome)
+            on_event("failed" if outcome.error else "done", job, outcome)
+            if queued:
+                on_event("started", queued.pop(0), None)
+    except KeyboardInterrupt:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()
+        raise
+    pool.shutdown(wait=True)
+    return outcomes
