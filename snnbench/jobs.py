@@ -171,9 +171,12 @@ def run_parallel(
             if queued:
                 on_event("started", queued.pop(0), None)
     except KeyboardInterrupt:
+        workers_now = list((pool._processes or {}).values())  # before shutdown forgets them
         pool.shutdown(wait=False, cancel_futures=True)
-        for process in list(getattr(pool, "_processes", {}).values()):
+        for process in workers_now:
             process.terminate()
+        for process in workers_now:
+            process.join(timeout=10)
         raise
     pool.shutdown(wait=True)
     return outcomes

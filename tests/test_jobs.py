@@ -98,3 +98,52 @@ def test_methods_and_tasks_expand_into_jobs():
     assert {"recon", "sg-snntorch"} <= set(resolve_methods("all"))
     result = runner.invoke(app, ["evaluate", "--method", ",", "--task", "add-b2"])
     assert result.exit_code == 2 and "names no method" in result.output
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_every_worker(tmp_path):
+    """SIGINT to the parent: exit 130, and the worker processes it started are stopped at once
+    (their seeds in training are not recorded; finished seeds would be, as records)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    command = [
+        sys.executable,
+        "-m",
+        "snnbench.cli",
+        "evaluate",
+        "--method",
+        "sg",
+        "--task",
+        "first-last-xor-t6",
+        "--seeds",
+        "0,1",
+        "--preset",
+        "paper",
+        "--out",
+        str(tmp_path),
+        "--jobs",
+        "2",
+    ]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    children: set[int] = set()
+    deadline = time.time() + 120
+    while len(children) < 2 and time.time() < deadline and proc.poll() is None:
+        for task in Path(f"/proc/{proc.pid}/task").glob("*/children"):
+            children |= {int(pid) for pid in task.read_text().split()}
+        time.sleep(0.2)
+    time.sleep(3)  # the workers import torch and start training
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=60) == 130
+    time.sleep(1)
+    alive = [
+        pid
+        for pid in children
+        if Path(f"/proc/{pid}/status").exists()
+        and "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    ]
+    assert children and alive == [], f"workers {alive} outlived Ctrl-C"
+    # stopped, not left to finish: the seeds in training when Ctrl-C came are not recorded
+    assert not list(tmp_path.glob("sg/*/seed-*.json"))
