@@ -115,3 +115,19 @@ def test_stray_temporary_files_of_dead_writers_are_removed(tmp_path):
     assert evaluate(tmp_path, "0,1").exit_code == 0
     assert not any(p.exists() for p in stale) and live.exists()
     assert validate_file(tmp_path / "recon" / "first-last-xor-t6.json") == []
+
+
+def test_a_record_in_a_summarys_place_is_refused_not_crashed_on(tmp_path):
+    """A seed record copied to <method>/<task>.json passes no check as a summary, and the
+    site build names it instead of crashing on it."""
+    from snnbench.leaderboard import build_site
+    from snnbench.leaderboard.collect import InvalidResultError
+
+    assert evaluate(tmp_path / "out", "0").exit_code == 0
+    record = tmp_path / "out" / "recon" / "first-last-xor-t6" / "seed-0.json"
+    results = tmp_path / "results" / "recon"
+    results.mkdir(parents=True)
+    (results / "first-last-xor-t6.json").write_text(record.read_text())
+    assert validate_file(results / "first-last-xor-t6.json")
+    with pytest.raises(InvalidResultError, match="first-last-xor-t6.json"):
+        build_site(tmp_path / "results", tmp_path / "site")

@@ -37,6 +37,13 @@ __all__ = [
 ]
 
 
+def kind_of(path: Path) -> str:
+    """A file named seed-<n>.json is a seed record, any other a summary: the name decides, so
+    a record's content in a summary's place fails the summary schema instead of passing as a
+    record and then being read as a summary."""
+    return "seed_record" if RECORD.match(path.name) else "result"
+
+
 def load_document(path: Path) -> tuple[dict, list[Problem]]:
     """The document in the current layout, and its schema problems (empty when valid).
 
@@ -52,10 +59,7 @@ def load_document(path: Path) -> tuple[dict, list[Problem]]:
         if errors:
             return doc, [Problem(file, f, m) for f, m in errors]
         doc = migrate(doc)
-    kind = (
-        "seed_record" if doc.get("record") == "seed" or RECORD.match(Path(path).name) else "result"
-    )
-    return doc, [Problem(file, f, m) for f, m in schema_errors(doc, kind)]
+    return doc, [Problem(file, f, m) for f, m in schema_errors(doc, kind_of(Path(path)))]
 
 
 def _load(path: Path) -> dict:
@@ -85,7 +89,7 @@ def validate_file(path: str | Path, data_dir: str | None = None) -> list[Problem
         return [Problem(file, "", str(exc).removeprefix(f"{file}: "))]
     if problems:
         return problems
-    check = record_problems if doc.get("record") == "seed" else result_problems
+    check = record_problems if kind_of(Path(path)) == "seed_record" else result_problems
     try:
         return check(doc, file, data_dir)
     except Exception as exc:  # defence in depth: a hostile file must never crash a command
