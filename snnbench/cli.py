@@ -242,24 +242,34 @@ def evaluate(
     if failures:
         for line in failures:
             err.print(f"[red]failed[/] {escape(line)}", highlight=False, soft_wrap=True)
-        fail(f"{len(failures)} of {len(pending)} job(s) failed; the others are saved")
+        fail(f"{len(failures)} failure(s) among {len(pending)} job(s); finished seeds are saved")
 
 
 def run_serially(pending: list, grid: list, done: dict, config, workers: int) -> list[str]:
-    """Jobs one after another in this process, with a progress bar per job."""
-    from snnbench.jobs import run_job
+    """Jobs one after another in this process, each (method, task)'s seeds in one evaluate
+    call (its data loaded once), with a progress bar per seed."""
+    from snnbench.jobs import run_seeds
 
+    groups: dict[tuple[str, str], list[int]] = {}
+    for job in pending:
+        groups.setdefault((job.method, job.task), []).append(job.seed)
     failures = []
     with progress_bar() as bar:
-        for job in pending:
-            row = bar.add_task(job.name, total=None)
+        for (method, task), seeds in groups.items():
+            rows = {
+                seed: bar.add_task(f"{method} on {task}, seed {seed}", total=None) for seed in seeds
+            }
+
+            def update(seed: int, done: int, total: int, rows=rows) -> None:
+                bar.update(rows[seed], completed=done, total=total)
+
             try:
-                run_job(job, config, lambda d, t, row=row: bar.update(row, completed=d, total=t))
+                run_seeds(method, task, seeds, config, update)
             except SnnbenchError as exc:
-                if len(pending) == 1:
+                if len(groups) == 1:
                     bar.stop()
                     fail(str(exc))
-                failures.append(f"{job.name}: {exc}")
+                failures.append(f"{method} on {task}: {exc}")
     return failures
 
 

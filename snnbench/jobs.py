@@ -85,23 +85,35 @@ def pinned_threads(threads: int | None) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def run_job(job: Job, settings: Settings, progress: Callable[[int, int], None] = lambda d, t: None):
-    """Train and score one seed (skipped if already recorded); returns the summary after it."""
+def run_seeds(
+    method: str,
+    task: str,
+    seeds: list[int],
+    settings: Settings,
+    progress: Callable[[int, int, int], None] = lambda s, d, t: None,
+):
+    """Train and score seeds of one (method, task) in order, loading its data once (seeds
+    already recorded are skipped); returns the summary after them."""
     from snnbench.evaluate import evaluate
     from snnbench.tasks import get_task
 
     with pinned_threads(settings.threads):
         return evaluate(
-            job.method,
-            get_task(job.task),
-            [job.seed],
+            method,
+            get_task(task),
+            seeds,
             settings.preset,
             settings.out,
             settings.data_dir,
             False,
-            lambda seed, d, t: progress(d, t),
+            progress,
             settings.overrides,
         )
+
+
+def run_job(job: Job, settings: Settings):
+    """One seed (what a worker runs)."""
+    return run_seeds(job.method, job.task, [job.seed], settings)
 
 
 def _worker_init(threads: int | None) -> None:
