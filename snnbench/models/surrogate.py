@@ -1,4 +1,8 @@
-"""The ATan surrogate gradient, written out so that the plain-torch `sg` needs no SNN library.
+"""The ATan surrogate gradient as a small torch autograd Function (snntorch's style).
+
+Training no longer calls it: the fused layer (`lif_grad.py`) computes the same derivative
+inside its compiled reverse scan.  It stays as the readable definition that the fused layer
+is tested against (tests/test_lif_grad.py steps a torch loop of it, as `sg` did before).
 
 Forward: Heaviside with H(0) = 1 (spike when u - theta >= 0, as in methods.md section 1).
 Backward: alpha / 2 / (1 + (pi/2 * alpha * x)^2), the same formula and default alpha = 2 as
