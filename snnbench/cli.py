@@ -9,13 +9,12 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.markdown import Markdown
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from snnbench.errors import SnnbenchError, UnknownNameError, UsageError
+from snnbench.errors import SnnbenchError, StaleResultsError, UnknownNameError, UsageError
+from snnbench.ui import console, err, fail, progress_bar
 
 app = typer.Typer(
     help="snnbench: standard tasks, one honest harness and a leaderboard for SNN training methods.",
@@ -27,24 +26,6 @@ leaderboard_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(leaderboard_app, name="leaderboard")
-console = Console()
-err = Console(stderr=True)
-
-
-def progress_bar() -> Progress:
-    """The rich progress bar every long command draws on stderr."""
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-    )
-
-
-def fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
 
 
 @app.command()
@@ -110,6 +91,7 @@ def methods() -> None:
     console.print(table)
 
 
+STALE_CHOICES = ("refuse", "rerun", "skip")
 MAX_SEED = 2**32 - 1  # torch, numpy and numba all take seeds of 32 bits
 
 
@@ -185,6 +167,41 @@ def evaluate(
             "same numbers, however many jobs run.",
         ),
     ] = None,
+    stale: Annotated[
+        str,
+        typer.Option(
+            help="Results recorded with another method or task definition (an older version, "
+            "another config): refuse (exit 1, naming them), rerun (replace them with every "
+            "seed run anew) or skip (leave them as they are)."
+        ),
+    ] = "refuse",
+    executor: Annotated[
+        str,
+        typer.Option(
+            help="Where jobs run: local (this machine) or slurm (a job array through submitit; "
+            "see the README's Slurm section)."
+        ),
+    ] = "local",
+    executor_opt: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--executor-opt",
+            help="Slurm option KEY=VALUE, repeatable, over --executor-profile: partition, time "
+            "(minutes per job), cpus_per_task (= threads), mem_gb, account, array_parallelism, "
+            "max_requeues, setup, or sbatch.FLAG for any other sbatch flag.",
+        ),
+    ] = None,
+    executor_profile: Annotated[
+        Optional[Path],
+        typer.Option(help="TOML file of Slurm options (the keys of --executor-opt; [sbatch])."),
+    ] = None,
+    detach: Annotated[
+        bool,
+        typer.Option(
+            "--detach",
+            help="With --executor slurm: submit and return; `snnbench status OUT` re-attaches.",
+        ),
+    ] = False,
 ) -> None:
     """Train METHOD on TASK for each seed, select on val, score on test and OOD splits.
 
@@ -207,6 +224,9 @@ def evaluate(
             if t.check_data is not None:
                 t.check_data(data_dir)
         method_list = resolve_methods(method)
+        profile = check_executor(executor, executor_opt or [], executor_profile, jobs, detach)
+        if stale not in STALE_CHOICES:
+            raise UsageError(f"--stale {stale!r}: choose {', '.join(STALE_CHOICES)}")
         from snnbench.evaluate import check_output_folder, plan, prepare
         from snnbench.results import ResultStore
 
@@ -219,101 +239,104 @@ def evaluate(
     except SnnbenchError as exc:
         fail(str(exc))
     try:  # what is already recorded, refused now if it cannot be resumed
-        done = {}
+        done, skipped = {}, []
         for m in method_list:
             for t in chosen:
                 if force:
                     ResultStore(out, m, t.id).clear()
-                done[(m, t.id)] = prepare(m, t, preset, out, data_dir, overrides).finished
+                try:
+                    done[(m, t.id)] = prepare(m, t, preset, out, data_dir, overrides).finished
+                except StaleResultsError:
+                    if stale == "refuse":
+                        raise
+                    if stale == "skip":
+                        skipped.append(f"{m} on {t.id}")
+                        continue
+                    err.print(f"replacing the stale results of {m} on {t.id}", highlight=False)
+                    ResultStore(out, m, t.id).clear()
+                    done[(m, t.id)] = prepare(m, t, preset, out, data_dir, overrides).finished
     except SnnbenchError as exc:
         fail(str(exc))
+    if skipped:
+        err.print(f"skipped (stale results left as they are): {', '.join(skipped)}")
     per_job = threads or (None if jobs == 1 else max(1, (os.cpu_count() or 1) // jobs))
     config = Settings(preset, out, data_dir, overrides, per_job)
-    grid = expand(method_list, [t.id for t in chosen], seed_list)
+    grid = [
+        j
+        for j in expand(method_list, [t.id for t in chosen], seed_list)
+        if (j.method, j.task) in done
+    ]
     pending = [j for j in grid if j.seed not in done[(j.method, j.task)]]
+    from snnbench.runners import run_in_workers, run_on_slurm, run_serially
+
     try:
-        failures = (run_serially if jobs == 1 else run_in_workers)(
-            pending, grid, done, config, jobs
-        )
+        if executor == "slurm":
+            failures = run_on_slurm(pending, grid, config, profile, detach)
+            if detach:
+                return
+        elif jobs == 1:
+            failures = run_serially(pending, grid, done, config)
+        else:
+            failures = run_in_workers(pending, grid, done, config, jobs)
     except KeyboardInterrupt:
         err.print(f"interrupted: finished seeds are saved under {out}; rerun to resume")
         raise typer.Exit(130) from None
     print_summary(method_list, [t.id for t in chosen], out)
     if failures:
-        for line in failures:
-            err.print(f"[red]failed[/] {escape(line)}", highlight=False, soft_wrap=True)
+        report_failures(failures)
         fail(f"{len(failures)} failure(s) among {len(pending)} job(s); finished seeds are saved")
 
 
-def run_serially(pending: list, grid: list, done: dict, config, workers: int) -> list[str]:
-    """Jobs one after another in this process, each (method, task)'s seeds in one evaluate
-    call (its data loaded once), with a progress bar per seed."""
-    from snnbench.jobs import run_seeds
-
-    groups: dict[tuple[str, str], list[int]] = {}
-    for job in pending:
-        groups.setdefault((job.method, job.task), []).append(job.seed)
-    failures = []
-    with progress_bar() as bar:
-        for (method, task), seeds in groups.items():
-            rows = {
-                seed: bar.add_task(f"{method} on {task}, seed {seed}", total=None) for seed in seeds
-            }
-
-            def update(seed: int, done: int, total: int, rows=rows) -> None:
-                bar.update(rows[seed], completed=done, total=total)
-
-            try:
-                run_seeds(method, task, seeds, config, update)
-            except SnnbenchError as exc:
-                if len(groups) == 1:
-                    bar.stop()
-                    fail(str(exc))
-                failures.append(f"{method} on {task}: {exc}")
-    return failures
+def report_failures(failures: list[str]) -> None:
+    for line in failures:
+        err.print(f"[red]failed[/] {escape(line)}", highlight=False, soft_wrap=True)
 
 
-def run_in_workers(pending: list, grid: list, done: dict, config, workers: int) -> list[str]:
-    """Jobs in worker processes, with a live table of the whole grid."""
-    from rich.live import Live
+def check_executor(
+    executor: str, options: list[str], profile: Optional[Path], jobs: int, detach: bool
+) -> dict | None:
+    """The Slurm profile for --executor slurm (None for local); UsageError for a bad one."""
+    from snnbench.config import parse_setting
 
-    from snnbench.jobs import run_parallel
+    if executor not in ("local", "slurm"):
+        raise UsageError(f"--executor {executor!r}: choose local or slurm")
+    if executor == "local":
+        if options or profile or detach:
+            raise UsageError(
+                "--executor-opt, --executor-profile and --detach need --executor slurm"
+            )
+        return None
+    if jobs != 1:
+        raise UsageError("--jobs is for the local executor; on Slurm every job is its own task")
+    from snnbench.slurm import check_client, read_profile
 
-    state = {job: "done" if job.seed in done[(job.method, job.task)] else "queued" for job in grid}
-    seconds: list[float] = []
-
-    def table() -> Table:
-        view = Table(
-            title=f"{len(grid)} jobs on {workers} workers, {config.threads} thread(s) each"
-        )
-        for col in ("method", "task", "done", "running", "failed", "queued"):
-            view.add_column(col)
-        for key in dict.fromkeys((j.method, j.task) for j in grid):
-            counts = [
-                sum(1 for j in grid if (j.method, j.task) == key and state[j] == s)
-                for s in ("done", "running", "failed", "queued")
-            ]
-            view.add_row(*key, *map(str, counts))
-        left = sum(1 for s in state.values() if s in ("queued", "running"))
-        if seconds and left:
-            view.caption = f"about {left * sum(seconds) / len(seconds) / workers / 60:.0f} min left"
-        return view
-
-    with Live(table(), console=err, refresh_per_second=2) as live:
-
-        def event(kind: str, job, outcome) -> None:
-            state[job] = "running" if kind == "started" else kind
-            if outcome is not None and not outcome.error:
-                seconds.append(outcome.train_seconds)
-            live.update(table())
-
-        outcomes = run_parallel(pending, config, workers, event)
-    return [f"{o.job.name}: {o.error}" for o in outcomes if o.error]
+    settings = read_profile(profile, [parse_setting(text, "--executor-opt") for text in options])
+    check_client()
+    return settings
 
 
 def print_summary(methods: list[str], tasks: list[str], out: Path) -> None:
+    """Each (method, task)'s scores; for a grid of more than three, one line each."""
     from snnbench.results import load_result, summary_path
 
+    pairs = [(m, t) for m in methods for t in tasks if summary_path(out, m, t).exists()]
+    if len(pairs) > 3:
+        table = Table(title=f"{len(pairs)} result files in {out} (%, mean ± std over seeds)")
+        for col in ("method", "task", "metric", "test", "seeds"):
+            table.add_column(col, no_wrap=True)
+        for method, task in pairs:
+            result = load_result(summary_path(out, method, task))
+            primary = result.task["primary_metric"]
+            stat = result.summary["metrics"][result.task["splits"][0]][primary]
+            table.add_row(
+                method,
+                task,
+                primary,
+                f"{100 * stat['mean']:.1f} ± {100 * stat['std']:.1f}",
+                str(stat["n"]),
+            )
+        console.print(table)
+        return
     for method in methods:
         for task in tasks:
             path = summary_path(out, method, task)
@@ -342,6 +365,30 @@ def print_summary(methods: list[str], tasks: list[str], out: Path) -> None:
                 f"eval {s['eval_seconds']['mean']:.1f} s/seed"
             )
             console.print(f"wrote {path} (seed records in {path.with_suffix('')}/)", soft_wrap=True)
+
+
+@app.command()
+def status(
+    out: Annotated[Path, typer.Argument(help="A results folder (evaluate's --out).")],
+    watch: Annotated[
+        bool,
+        typer.Option("--watch", help="Re-attach: refresh until no Slurm job is queued or running."),
+    ] = False,
+) -> None:
+    """Show the jobs of a results folder: seeds recorded per (method, task), and the state of
+    each job submitted to Slurm from it (queued, running, failed with its log), read from
+    sacct.  Exit code 1 if any submitted job failed."""
+    from snnbench.runners import show_status
+
+    try:
+        failures = show_status(out, watch)
+    except UsageError as exc:
+        fail(str(exc), 2)
+    except SnnbenchError as exc:
+        fail(str(exc))
+    if failures:
+        report_failures(failures)
+        fail(f"{len(failures)} failed job(s); rerun the evaluate command to resubmit them")
 
 
 @app.command()

@@ -15,6 +15,7 @@ The resolved config is what goes into the result file, so a reader sees every va
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass
 from importlib.resources import files
 
@@ -67,14 +68,17 @@ def check_type(key: str, value: object, like: object) -> None:
         raise UsageError(f"--set {key}={value!r}: expected a {type(like).__name__} like {like!r}")
 
 
-def parse_setting(text: str) -> tuple[str, object]:
+KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$")  # TOML bare keys, dotted
+
+
+def parse_setting(text: str, option: str = "--set") -> tuple[str, object]:
     """`key=value`, the value in TOML syntax (1e-3, true, [1, 2], "text"); a bare word is a
-    string."""
+    string.  Keys are TOML bare keys, dotted for a table (sbatch.qos=high)."""
     key, sep, value = text.partition("=")
     key = key.strip()
-    if not sep or not key.isidentifier():
+    if not sep or not KEY.match(key):
         raise UsageError(
-            f"--set {text!r}: expected key=value, e.g. --set solver=cvxpy or --set lr=1e-3"
+            f"{option} {text!r}: expected key=value, e.g. --set solver=cvxpy or --set lr=1e-3"
         )
     try:
         return key, tomllib.loads(f"v = {value.strip()}")["v"]

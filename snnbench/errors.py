@@ -30,3 +30,8 @@ class MethodOutputError(SnnbenchError):
 
 class ResultFileError(SnnbenchError):
     """A result file that cannot be read or resumed."""
+
+
+class StaleResultsError(ResultFileError):
+    """Recorded results were made with another definition of the method or task (version,
+    config, preset or data): they can be replaced or skipped, never resumed."""

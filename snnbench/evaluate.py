@@ -15,7 +15,7 @@ from pathlib import Path
 
 from snnbench.config import ResolvedConfig
 from snnbench.environment import environment
-from snnbench.errors import ResultFileError, UsageError
+from snnbench.errors import StaleResultsError, UsageError
 from snnbench.harness import run_seed
 from snnbench.methods import Method, get_method
 from snnbench.results import ResultFile, ResultStore, SeedRecord, now
@@ -115,10 +115,10 @@ def prepare(
     for record in records:
         for key, header in (("method", method_header), ("task", task_header)):
             if getattr(record, key) != header:
-                raise ResultFileError(
+                raise StaleResultsError(
                     f"{store.summary} holds results for a different {key} definition (config, "
-                    "preset, version or data); pass --force to replace it or --out to write "
-                    "elsewhere"
+                    "preset, version or data); pass --force (or --stale rerun) to replace it, "
+                    "--stale skip to leave it, or --out to write elsewhere"
                 )
     return Prepared(method, resolved, splits, method_header, task_header, store, records)
 

@@ -116,7 +116,7 @@ def run_job(job: Job, settings: Settings):
     return run_seeds(job.method, job.task, [job.seed], settings)
 
 
-def _worker_init(threads: int | None) -> None:
+def pin_thread_env(threads: int | None) -> None:
     """A worker's threads, pinned before torch starts its pools (OMP_NUM_THREADS too)."""
     if threads is not None:
         os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
@@ -163,7 +163,7 @@ def run_parallel(
     context = multiprocessing.get_context("spawn")
     outcomes: list[Outcome] = []
     pool = futures.ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_worker_init, initargs=(settings.threads,)
+        workers, mp_context=context, initializer=pin_thread_env, initargs=(settings.threads,)
     )
     try:
         running = {pool.submit(_run_logged, job, settings): job for job in jobs}

@@ -57,3 +57,18 @@ def quick_run(tmp_path: Path):
         return json.loads(path.read_text())["runs"][0]
 
     return run
+
+
+@pytest.fixture(scope="session")
+def serial_grid(tmp_path_factory) -> Path:
+    """The quick grid (grid_runs.GRID) run serially on one thread, once per session: the
+    reference that --jobs and --executor slurm must reproduce bit for bit."""
+    from grid_runs import GRID
+    from typer.testing import CliRunner
+
+    from snnbench.cli import app
+
+    out = tmp_path_factory.mktemp("serial-grid")
+    result = CliRunner().invoke(app, ["evaluate", *GRID, "--out", str(out), "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    return out

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from grid_runs import GRID, runs
 from typer.testing import CliRunner
 
 from snnbench.cli import app
@@ -14,46 +15,15 @@ from snnbench.jobs import Job, Settings, expand, resolve_methods, run_parallel
 from snnbench.results import validate_file
 
 runner = CliRunner()
-GRID = [
-    "--method",
-    "recon,sg",
-    "--task",
-    "first-last-xor-t6,add-b2",
-    "--seeds",
-    "0,1",
-    "--preset",
-    "quick",
-]
-
-
-def without_times(value):
-    """value with every wall-clock field (a key ending in 'seconds') removed, at any depth."""
-    if isinstance(value, dict):
-        return {k: without_times(v) for k, v in value.items() if not k.endswith("seconds")}
-    if isinstance(value, list):
-        return [without_times(v) for v in value]
-    return value
-
-
-def runs(out: Path) -> dict:
-    """Per (method, task, seed): everything a run reports but its wall times."""
-    return {
-        str(path.relative_to(out)): without_times(json.loads(path.read_text())["run"])
-        for path in sorted(out.glob("*/*/seed-*.json"))
-    }
 
 
 @pytest.mark.slow
-def test_two_workers_give_the_serial_numbers_bit_for_bit(tmp_path):
-    serial = runner.invoke(
-        app, ["evaluate", *GRID, "--out", str(tmp_path / "serial"), "--threads", "1"]
-    )
-    assert serial.exit_code == 0, serial.output
+def test_two_workers_give_the_serial_numbers_bit_for_bit(tmp_path, serial_grid):
     parallel = runner.invoke(
         app, ["evaluate", *GRID, "--out", str(tmp_path / "jobs"), "--jobs", "2"]
     )
     assert parallel.exit_code == 0, parallel.output
-    a, b = runs(tmp_path / "serial"), runs(tmp_path / "jobs")
+    a, b = runs(serial_grid), runs(tmp_path / "jobs")
     assert len(a) == 8 and a == b
     for path in (tmp_path / "jobs").glob("*/*.json"):
         assert validate_file(path) == [] and json.loads(path.read_text())["seeds"] == [0, 1]
@@ -127,7 +97,14 @@ def test_ctrl_c_stops_every_worker(tmp_path):
         "--jobs",
         "2",
     ]
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        # a shell without job control starts background commands with SIGINT ignored, which
+        # the child would inherit (and Python then never raises KeyboardInterrupt)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     children: set[int] = set()
     deadline = time.time() + 120
     while len(children) < 2 and time.time() < deadline and proc.poll() is None:
@@ -147,3 +124,22 @@ def test_ctrl_c_stops_every_worker(tmp_path):
     assert children and alive == [], f"workers {alive} outlived Ctrl-C"
     # stopped, not left to finish: the seeds in training when Ctrl-C came are not recorded
     assert not list(tmp_path.glob("sg/*/seed-*.json"))
+
+
+def test_stale_results_are_refused_skipped_or_rerun_as_asked(tmp_path):
+    """Results of another definition (here another config; likewise an older version) are
+    never resumed: refused by default, left alone with --stale skip, replaced with rerun."""
+    base = ["evaluate", "--method", "recon", "--task", "first-last-xor-t6", "--preset", "quick"]
+    base += ["--seeds", "0", "--out", str(tmp_path)]
+    assert runner.invoke(app, base).exit_code == 0
+    summary = tmp_path / "recon" / "first-last-xor-t6.json"
+    before = summary.read_text()
+    changed = [*base, "--set", "tol=1e-5"]
+    refused = runner.invoke(app, changed)
+    assert refused.exit_code == 1 and "--stale rerun" in refused.output
+    skipped = runner.invoke(app, [*changed, "--stale", "skip"])
+    assert skipped.exit_code == 0 and "skipped" in skipped.output and summary.read_text() == before
+    rerun = runner.invoke(app, [*changed, "--stale", "rerun"])
+    assert rerun.exit_code == 0, rerun.output
+    assert json.loads(summary.read_text())["method"]["config"]["tol"] == 1e-5
+    assert runner.invoke(app, [*changed, "--stale", "maybe"]).exit_code == 2

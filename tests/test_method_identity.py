@@ -62,6 +62,12 @@ def test_an_entry_point_name_that_is_a_path_is_refused(monkeypatch):
         methods.get_method("../../escaped")
 
 
+def test_a_method_may_not_take_the_name_of_an_output_folders_own_folder(monkeypatch):
+    register(monkeypatch, ("slurm", "Escaper"))  # its results would mix with Slurm's files
+    with pytest.raises(SnnbenchError, match="not be one of logs, slurm"):
+        methods.get_method("slurm")
+
+
 def test_a_plugin_cannot_take_over_another_methods_name(monkeypatch, tmp_path):
     register(monkeypatch, ("sg", "Impostor"))
     with pytest.raises(SnnbenchError, match="registered by more than one entry point"):

@@ -18,6 +18,8 @@ GROUP = "snnbench.methods"
 # The entry-point name is a method's identity: the folder of its result files
 # (DIR/<method>/...) and its CLI argument.  No dots or separators, so it is never a path.
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+# Folders of an output folder that are not methods': job logs (--jobs) and Slurm's files.
+RESERVED = ("logs", "slurm")
 
 
 def available_methods() -> dict[str, EntryPoint]:
@@ -41,9 +43,10 @@ def get_method(name: str) -> Method:
             f"({', '.join(clash)}); uninstall one: a plugin may not take over another "
             "method's name"
         )
-    if not NAME.match(name):
+    if not NAME.match(name) or name in RESERVED:
         raise SnnbenchError(
             f"method name {name!r} (entry point {methods[name].value}) must match {NAME.pattern}"
+            f" and not be one of {', '.join(RESERVED)} (an output folder's own folders)"
         )
     try:
         cls = methods[name].load()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from snnbench.errors import ResultFileError
 from snnbench.results.checks import Problem
-from snnbench.results.io import locked, remove_stale_temporaries, write_atomic
+from snnbench.results.io import locked, read_json, remove_stale_temporaries, write_atomic
 from snnbench.results.model import ResultFile, SeedRecord
 
 RECORD = re.compile(r"^seed-(\d+)\.json$")
@@ -59,6 +59,17 @@ class ResultStore:
             record = load_record(path)
             records[record.seed] = record
         return [records[seed] for seed in sorted(records)]
+
+    def recorded_seeds(self) -> set[int]:
+        """Seeds with a record file or in the summary, by name and the summary's seed list
+        only (what `status` shows; resuming validates them, see `existing`)."""
+        seeds = {int(RECORD.match(p.name)[1]) for p in self.record_files()}
+        try:
+            listed = read_json(self.summary).get("seeds", []) if self.summary.exists() else []
+            seeds.update(s for s in listed if isinstance(s, int) and not isinstance(s, bool))
+        except (ResultFileError, AttributeError, TypeError):
+            pass
+        return seeds
 
     def existing(self, data_dir: str | None = None) -> list[SeedRecord]:
         """The finished seeds to resume from; refuses a summary or record that fails

@@ -1,0 +1,261 @@
+"""Jobs on a Slurm cluster, through submitit: submit, requeue on preemption, watch, re-attach.
+
+`snnbench evaluate --executor slurm` submits each pending (method, task, seed) job as one task
+of a Slurm job array (submitit's batch submission).  A job runs the same code as a local worker
+(`jobs.run_job`, threads pinned to its CPUs) and writes its own seed record; the results store
+rebuilds the summary under its lock, so the summary is merged as jobs finish, whichever node
+they ran on.  Jobs are `submitit.helpers.Checkpointable`: on preemption or time-out submitit
+requeues them, and a requeued job resumes by skipping the seeds already recorded.
+
+Every submission is appended to OUT/slurm/submissions.jsonl (job, Slurm id, submitit folder),
+so a client can detach (`--detach`, or Ctrl-C while watching) and any later `snnbench status
+OUT` re-attaches: it reads the states of those ids from `sacct` and the records on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import tomllib
+from submitit.helpers import Checkpointable
+
+from snnbench.errors import UsageError
+from snnbench.jobs import Job, Settings, pin_thread_env, run_job
+from snnbench.results.io import locked
+
+# Profile keys (TOML file or --executor-opt) and what they mean; `sbatch.<flag>` adds any other
+# sbatch flag verbatim (e.g. sbatch.qos=high, sbatch.mail-type=END).
+OPTIONS = {
+    "partition": (str, "Slurm partition (default: the cluster's default)"),
+    "time": (int, "minutes per job (default 240); a job past it is requeued, up to max_requeues"),
+    "cpus_per_task": (int, "CPUs per job, and so its torch / numba threads (default 1)"),
+    "mem_gb": ((int, float), "memory per job in GB (default 8)"),
+    "account": (str, "account to charge"),
+    "array_parallelism": (int, "most array tasks running at once (default 256)"),
+    "max_requeues": (int, "requeues after preemption or time-out (default 3)"),
+    "setup": (list, "shell lines run before the job, e.g. ['module load python']"),
+}
+KIND_NAMES = {
+    str: "a string",
+    int: "a positive integer",
+    (int, float): "a positive number",
+    list: "a list of strings",
+}
+DEFAULTS = {"time": 240, "cpus_per_task": 1, "mem_gb": 8, "max_requeues": 3}
+POLL_SECONDS = 5.0
+MANIFEST = "submissions.jsonl"
+
+
+def slurm_folder(out: Path) -> Path:
+    return Path(out) / "slurm"
+
+
+def read_profile(path: Path | None, options: list[tuple[str, object]]) -> dict:
+    """The executor options: DEFAULTS, then the TOML profile, then --executor-opt (last wins).
+    Unknown keys and wrong types are refused, naming the option."""
+    profile: dict = dict(DEFAULTS)
+    sbatch: dict = {}
+    if path is not None:
+        try:
+            loaded = tomllib.loads(Path(path).read_text())
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise UsageError(f"--executor-profile {path}: {exc}") from None
+        table = loaded.pop("sbatch", {})
+        if not isinstance(table, dict):
+            raise UsageError(f"--executor-profile {path}: [sbatch] must be a table of flags")
+        sbatch.update(table)
+        profile.update(loaded)
+    for key, value in options:
+        if key.startswith("sbatch."):
+            sbatch[key.removeprefix("sbatch.")] = value
+        else:
+            profile[key] = value
+    for key, value in profile.items():
+        if key not in OPTIONS:
+            known = ", ".join([*OPTIONS, "sbatch.<flag>"])
+            raise UsageError(f"unknown executor option {key!r}; known: {known}")
+        kind = OPTIONS[key][0]
+        good = isinstance(value, kind) and not isinstance(value, bool)
+        if kind is list:
+            good = good and all(isinstance(line, str) for line in value)
+        elif kind is not str:
+            good = good and value > 0
+        if not good:
+            raise UsageError(f"executor option {key}={value!r}: expected {KIND_NAMES[kind]}")
+    if any(not isinstance(v, (str, int, float)) for v in sbatch.values()):
+        raise UsageError("sbatch.<flag> options take a string or number")
+    if sbatch:
+        profile["sbatch"] = sbatch
+    return profile
+
+
+def check_client() -> None:
+    """Slurm's client commands must be here (submitit calls sbatch, sacct and scontrol)."""
+    missing = [exe for exe in ("sbatch", "sacct", "scontrol") if shutil.which(exe) is None]
+    if missing:
+        raise UsageError(
+            f"--executor slurm: {', '.join(missing)} not found; run this on a machine that "
+            "submits to the cluster (a login node)"
+        )
+
+
+def make_executor(out: Path, profile: dict):
+    """A submitit SlurmExecutor for the profile; its files go under OUT/slurm/<job id>/."""
+    import submitit
+
+    parameters = {
+        "time": profile["time"],
+        "cpus_per_task": profile["cpus_per_task"],
+        "mem": f"{profile['mem_gb']}GB",
+        "job_name": "snnbench",
+        "additional_parameters": dict(profile.get("sbatch", {})),
+    }
+    for key in ("partition", "account", "array_parallelism", "setup"):
+        if key in profile:
+            parameters[key] = profile[key]
+    try:
+        executor = submitit.SlurmExecutor(
+            folder=slurm_folder(out) / "%j", max_num_timeout=profile["max_requeues"]
+        )
+    except RuntimeError as exc:  # no srun on this machine
+        raise UsageError(f"--executor slurm: {exc}") from None
+    executor.update_parameters(**parameters)
+    return executor
+
+
+class SeedJob(Checkpointable):
+    """What a Slurm task runs: one job, threads pinned.  Checkpointable: on preemption or
+    time-out submitit requeues it with the same arguments, and the requeued job skips the seeds
+    already recorded (a seed cut short starts again)."""
+
+    def __call__(self, job: Job, settings: Settings) -> float:
+        pin_thread_env(settings.threads)
+        print(f"snnbench: running {job.name} ({settings.threads} thread(s))", flush=True)
+        run = run_job(job, settings).run(job.seed)
+        return run["train_seconds"] if run else 0.0
+
+
+@dataclass(frozen=True)
+class Submission:
+    job: Job
+    slurm_id: str  # "<array id>_<task>"
+    folder: str  # submitit's files of this task
+    log: str  # its stderr, where a failure's traceback goes
+    submitted: float
+
+
+def submit(jobs: list[Job], settings: Settings, profile: dict) -> list[Submission]:
+    """Submit jobs as one array; record each in the manifest before returning."""
+    executor = make_executor(settings.out, profile)
+    settings = replace(settings, threads=settings.threads or profile["cpus_per_task"])
+    with executor.batch():
+        handles = [executor.submit(SeedJob(), job, settings) for job in jobs]
+    now = time.time()
+    made = [
+        Submission(job, h.job_id, str(h.paths.folder.resolve()), str(h.paths.stderr.resolve()), now)
+        for job, h in zip(jobs, handles, strict=True)
+    ]
+    manifest = slurm_folder(settings.out) / MANIFEST
+    with locked(slurm_folder(settings.out)):
+        with open(manifest, "a") as handle:
+            for s in made:
+                handle.write(json.dumps({**asdict(s), "job": asdict(s.job)}) + "\n")
+    return made
+
+
+def submissions(out: Path) -> list[Submission]:
+    """The latest submission of each job in OUT's manifest (a resubmission replaces it);
+    lines that do not parse are skipped, since the manifest only locates logs and states."""
+    latest: dict[Job, Submission] = {}
+    path = slurm_folder(out) / MANIFEST
+    if not path.is_file():
+        return []
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            raw = json.loads(line)
+            job = raw["job"]
+            if not isinstance(job["seed"], int) or isinstance(job["seed"], bool):
+                raise TypeError("seed")
+            s = Submission(
+                Job(str(job["method"]), str(job["task"]), job["seed"]),
+                *(str(raw[k]) for k in ("slurm_id", "folder", "log")),
+                float(raw["submitted"]),
+            )
+        except (ValueError, TypeError, KeyError):
+            continue
+        latest[s.job] = s
+    return list(latest.values())
+
+
+ACTIVE = {
+    "PENDING",
+    "RUNNING",
+    "REQUEUED",
+    "COMPLETING",
+    "CONFIGURING",
+    "RESIZING",
+    "PREEMPTED",
+    "SUSPENDED",
+    "REQUEUE_HOLD",
+    "REQUEUE_FED",
+    "UNKNOWN",
+}
+
+
+def slurm_states(made: list[Submission]) -> dict[Job, str]:
+    """Each submission's Slurm state, from one sacct call (UNKNOWN until sacct knows it)."""
+    import submitit
+
+    if not made:
+        return {}
+    if shutil.which("sacct") is None:
+        raise UsageError(
+            "sacct not found: the states of Slurm jobs can only be read where Slurm's client "
+            "commands are (a login node)"
+        )
+    handles = {s.job: submitit.SlurmJob(folder=s.folder, job_id=s.slurm_id) for s in made}
+    submitit.SlurmJob.watcher.update()
+    return {
+        job: submitit.SlurmJob.watcher.get_state(h.job_id, mode="cache").split()[0].upper()
+        for job, h in handles.items()
+    }
+
+
+def job_states(out: Path, recorded: Callable[[Job], bool]) -> dict[Job, tuple[str, str]]:
+    """(state, detail) of every submitted job: done (a record exists), queued, running, or
+    failed (Slurm state and log path)."""
+    made = submissions(out)
+    states = slurm_states([s for s in made if not recorded(s.job)])
+    result = {}
+    for s in made:
+        if recorded(s.job):
+            result[s.job] = ("done", "")
+            continue
+        state = states[s.job]
+        if state == "RUNNING" or state == "COMPLETING":
+            result[s.job] = ("running", s.slurm_id)
+        elif state in ACTIVE:
+            result[s.job] = ("queued", f"{s.slurm_id} {state.lower()}")
+        else:
+            result[s.job] = ("failed", f"Slurm job {s.slurm_id} {state}, log: {s.log}")
+    return result
+
+
+def wait(
+    out: Path,
+    recorded: Callable[[Job], bool],
+    on_update: Callable[[dict[Job, tuple[str, str]]], None],
+    poll: float = POLL_SECONDS,
+) -> dict[Job, tuple[str, str]]:
+    """Poll until no submitted job is queued or running; returns the final states."""
+    while True:
+        states = job_states(out, recorded)
+        on_update(states)
+        if not any(state in ("queued", "running") for state, _ in states.values()):
+            return states
+        time.sleep(poll)
