@@ -111,6 +111,10 @@ def test_auto_is_fista_where_the_newton_system_is_too_large():
         auto.solver == "fista" and auto.iterations > 200
     )  # past the point where auto would switch
     assert torch.equal(auto.w, fista.w)
+    # a caller that allows the larger system (recon on the smnist tracks) gets the barrier
+    allowed = wide.solve(rho, tol=1e-6, max_iter=300, barrier_max_size=4200)
+    assert wide.barrier_fits(4200) and allowed.solver == "fista (200 it.) + barrier"
+    assert allowed.converged
 
 
 HINGE_CASES = [

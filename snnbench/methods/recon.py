@@ -27,7 +27,7 @@ from snnbench.config import ResolvedConfig
 from snnbench.errors import UsageError
 from snnbench.methods.base import Fit, FitData, Method, network_spec
 from snnbench.models.lif import LIFNetwork
-from snnbench.solvers.l1_problem import L1Problem
+from snnbench.solvers.l1_problem import NEWTON_MAX_SIZE, L1Problem
 from snnbench.solvers.losses import Hinge, Loss, SoftmaxCrossEntropy, Squared
 from snnbench.solvers.reference import solve_cvxpy
 from snnbench.tasks.base import Split, TaskInfo
@@ -228,6 +228,9 @@ class Recon(Method):
                         lp=lp,
                         smooth=cfg.get("smooth_solver", "fista"),
                         newton_max_iter=cfg.get("newton_max_iter", 200),
+                        # set on the smnist tracks only (P * C = 10240); elsewhere absent, as
+                        # in the configs of earlier versions
+                        barrier_max_size=cfg.get("barrier_max_size", NEWTON_MAX_SIZE),
                     )
                 warm[name] = result.w
                 w = result.w.new_zeros(net.spec.p_last, result.w.shape[1])

@@ -8,8 +8,8 @@
   (m = P * C) but stalls where the loss Hessian is nearly singular (recon's add dictionaries:
   gaps of 0.2-0.3 after 2000 iterations); the barrier method certifies 1e-6 there in about 30
   Newton steps, each an n P^2 product per pair of classes.  smooth="auto" runs FISTA, and if
-  it has not certified after AUTO_FISTA_ITERATIONS and m <= NEWTON_MAX_SIZE, continues with
-  the barrier method from FISTA's point.
+  it has not certified after AUTO_FISTA_ITERATIONS and m <= barrier_max_size (default
+  NEWTON_MAX_SIZE), continues with the barrier method from FISTA's point.
 * Hinge (binary or one-vs-rest), a linear programme: HiGHS (`highs.py`, the default; it ends at
   a basic solution and certifies ~1e-10) or our primal-dual interior point (`interior_point.py`,
   lp="interior-point"; it stalls at 1e-6..1e-3 on some sparse instances).  First-order methods
@@ -37,7 +37,10 @@ from snnbench.solvers.highs import hinge_lp_highs
 from snnbench.solvers.interior_point import hinge_lp
 from snnbench.solvers.losses import Loss
 
-NEWTON_MAX_SIZE = 4096  # largest P * C for which smooth="auto" switches to the barrier method
+# Largest P * C for which smooth="auto" switches to the barrier method, unless the caller
+# allows more (recon's `barrier_max_size`): the m x m float64 Newton system and its Cholesky
+# (m^3 / 3 flops) take ~0.1 GB and ~1 s at 4096, ~0.8 GB and ~10 s per step at 10240.
+NEWTON_MAX_SIZE = 4096
 AUTO_FISTA_ITERATIONS = 200  # FISTA iterations smooth="auto" tries before switching
 SMOOTH_SOLVERS = ("auto", "barrier", "fista")
 
@@ -128,9 +131,9 @@ class L1Problem:
             u = u * (rho / norm)
         return self.primal(w, rho, z), float(self.loss.dual_value(u, self.a))
 
-    def barrier_fits(self) -> bool:
+    def barrier_fits(self, max_size: int = NEWTON_MAX_SIZE) -> bool:
         """Whether the barrier method's dense m x m Newton system is small enough to use."""
-        return self.d.shape[1] * self.n_cols <= NEWTON_MAX_SIZE
+        return self.d.shape[1] * self.n_cols <= max_size
 
     def solve(
         self,
@@ -142,6 +145,7 @@ class L1Problem:
         lp: str = "highs",
         smooth: str = "auto",
         newton_max_iter: int = 200,
+        barrier_max_size: int = NEWTON_MAX_SIZE,
     ) -> SolveResult:
         """Smooth losses: the barrier method or FISTA (`smooth`, max_iter FISTA iterations or
         newton_max_iter Newton steps).  Hinge (an LP): HiGHS, or lp="interior-point" (ours)."""
@@ -160,7 +164,7 @@ class L1Problem:
             algorithm = "barrier"
             x, iterations, (primal, dual) = solve_barrier(self, rho, x, tol, newton_max_iter)
         else:
-            switch = smooth == "auto" and self.barrier_fits()
+            switch = smooth == "auto" and self.barrier_fits(barrier_max_size)
             algorithm = "fista"
             x, iterations, (primal, dual) = self._fista(
                 x,
