@@ -16,6 +16,8 @@ import concurrent.futures as futures
 import contextlib
 import multiprocessing
 import os
+import signal
+import threading
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -149,6 +151,24 @@ class Outcome:
     train_seconds: float = 0.0
 
 
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (kill, a session or scheduler ending) handled as Ctrl-C while workers run, so
+    the workers are stopped too instead of being orphaned to run on and write records."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    before = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
 def run_parallel(
     jobs: list[Job],
     settings: Settings,
@@ -157,9 +177,15 @@ def run_parallel(
 ) -> list[Outcome]:
     """Run jobs in `workers` processes (spawned: each imports torch afresh, pinned).
 
-    A failing job is reported with its log path and the others go on; Ctrl-C cancels the jobs
-    not started, stops the workers and re-raises (finished seeds are already recorded).
+    A failing job is reported with its log path and the others go on; Ctrl-C (or SIGTERM)
+    cancels the jobs not started, stops the workers and raises KeyboardInterrupt (finished
+    seeds are already recorded).
     """
+    with terminate_as_interrupt():
+        return _run_pool(jobs, settings, workers, on_event)
+
+
+def _run_pool(jobs, settings, workers, on_event) -> list[Outcome]:
     context = multiprocessing.get_context("spawn")
     outcomes: list[Outcome] = []
     pool = futures.ProcessPoolExecutor(

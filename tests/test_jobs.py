@@ -71,9 +71,11 @@ def test_methods_and_tasks_expand_into_jobs():
 
 
 @pytest.mark.slow
-def test_ctrl_c_stops_every_worker(tmp_path):
-    """SIGINT to the parent: exit 130, and the worker processes it started are stopped at once
-    (their seeds in training are not recorded; finished seeds would be, as records)."""
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
+def test_ctrl_c_or_sigterm_stops_every_worker(tmp_path, signal_name):
+    """SIGINT (Ctrl-C) or SIGTERM (kill) to the parent: exit 130, and the worker processes it
+    started are stopped at once, not orphaned (their seeds in training are not recorded;
+    finished seeds would be, as records)."""
     import signal
     import subprocess
     import sys
@@ -112,7 +114,7 @@ def test_ctrl_c_stops_every_worker(tmp_path):
             children |= {int(pid) for pid in task.read_text().split()}
         time.sleep(0.2)
     time.sleep(3)  # the workers import torch and start training
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(getattr(signal, signal_name))
     assert proc.wait(timeout=60) == 130
     time.sleep(1)
     alive = [
@@ -121,7 +123,7 @@ def test_ctrl_c_stops_every_worker(tmp_path):
         if Path(f"/proc/{pid}/status").exists()
         and "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
     ]
-    assert children and alive == [], f"workers {alive} outlived Ctrl-C"
+    assert children and alive == [], f"workers {alive} outlived {signal_name}"
     # stopped, not left to finish: the seeds in training when Ctrl-C came are not recorded
     assert not list(tmp_path.glob("sg/*/seed-*.json"))
 
