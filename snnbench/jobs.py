@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import concurrent.futures as futures
 import contextlib
+import json
 import multiprocessing
 import os
 import signal
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from snnbench.errors import UnknownNameError, UsageError
@@ -125,10 +127,12 @@ def pin_thread_env(threads: int | None) -> None:
         os.environ["NUMBA_NUM_THREADS"] = str(threads)
 
 
-def _run_logged(job: Job, settings: Settings) -> tuple[float, str | None]:
-    """In a worker: run the job with its output in its log file.  Returns (train seconds,
-    None) or (0, the error's first line): never raises, because an exception that does not
-    survive pickling back to the parent would break the whole pool."""
+def _run_logged(job: Job, settings: Settings) -> tuple[float, float, str | None]:
+    """In a worker: run the job with its output in its log file.  Returns (train + eval
+    seconds, the job's wall seconds, None) or (0, wall, the error's first line): never raises,
+    because an exception that does not survive pickling back to the parent would break the
+    whole pool."""
+    start = time.perf_counter()
     log = job.log_path(settings.out)
     log.parent.mkdir(parents=True, exist_ok=True)
     with (
@@ -140,15 +144,23 @@ def _run_logged(job: Job, settings: Settings) -> tuple[float, str | None]:
             run = run_job(job, settings).run(job.seed)
         except Exception as exc:
             traceback.print_exc(file=handle)
-            return 0.0, (str(exc).splitlines() or [type(exc).__name__])[0]
-    return (run["train_seconds"] if run else 0.0), None
+            error = (str(exc).splitlines() or [type(exc).__name__])[0]
+            return 0.0, time.perf_counter() - start, error
+    own = run["train_seconds"] + run["eval_seconds"] if run else 0.0
+    return own, time.perf_counter() - start, None
 
 
 @dataclass
 class Outcome:
     job: Job
     error: str | None = None  # one line; the job's log has the rest
-    train_seconds: float = 0.0
+    own_seconds: float = 0.0  # its train + eval seconds
+    wall_seconds: float = 0.0  # in its worker, all included (data, checks, writing)
+
+    def log_line(self) -> str:
+        """A line of OUT/logs/jobs.jsonl: what ran, for how long, and how it ended."""
+        fields = {k: v for k, v in asdict(self).items() if k != "job"}
+        return json.dumps({**asdict(self.job), **fields, "at": time.time()})
 
 
 @contextlib.contextmanager
@@ -199,12 +211,14 @@ def _run_pool(jobs, settings, workers, on_event) -> list[Outcome]:
         for future in futures.as_completed(running):
             job = running[future]
             try:
-                seconds, error = future.result()
+                own, wall, error = future.result()
             except Exception as exc:  # the worker itself died (killed, out of memory)
-                seconds, error = 0.0, f"worker died: {type(exc).__name__}: {exc}"
+                own, wall, error = 0.0, 0.0, f"worker died: {type(exc).__name__}: {exc}"
             log = job.log_path(settings.out)
-            outcome = Outcome(job, f"{error} (log: {log})" if error else None, seconds)
+            outcome = Outcome(job, f"{error} (log: {log})" if error else None, own, wall)
             outcomes.append(outcome)
+            with open(settings.out / "logs" / "jobs.jsonl", "a") as handle:
+                handle.write(outcome.log_line() + "\n")
             on_event("failed" if outcome.error else "done", job, outcome)
             if queued:
                 on_event("started", queued.pop(0), None)

@@ -78,7 +78,7 @@ def run_in_workers(
         def event(kind: str, job, outcome) -> None:
             state[job] = "running" if kind == "started" else kind
             if outcome is not None and not outcome.error:
-                seconds.append(outcome.train_seconds)
+                seconds.append(outcome.own_seconds)
             live.update(grid_table(grid, state, title, time_left(state, seconds, workers)))
 
         outcomes = run_parallel(pending, config, workers, event)
