@@ -20,6 +20,7 @@ app = typer.Typer(
     help="snnbench: standard tasks, one honest harness and a leaderboard for SNN training methods.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",  # docstring lines join into paragraphs; `code` is shown as code
 )
 leaderboard_app = typer.Typer(
     help="Build the static leaderboard site from result files, and serve it locally.",
@@ -126,7 +127,7 @@ def evaluate(
     out: Annotated[
         Path,
         typer.Option(
-            help="Results folder (created if missing); files go to OUT/<method>/<task>.json."
+            help="Results folder (created if missing); files go to `OUT/METHOD/TASK.json`."
         ),
     ] = Path("results"),
     data_dir: Annotated[

@@ -29,7 +29,6 @@ from snnbench.methods.base import Fit, FitData, Method, network_spec
 from snnbench.models.lif import LIFNetwork
 from snnbench.solvers.l1_problem import NEWTON_MAX_SIZE, L1Problem
 from snnbench.solvers.losses import Hinge, Loss, SoftmaxCrossEntropy, Squared
-from snnbench.solvers.reference import solve_cvxpy
 from snnbench.tasks.base import Split, TaskInfo
 
 # A network trained for one grid point: (config, network, what the method reports of its fit).
@@ -215,6 +214,9 @@ class Recon(Method):
             rows, reports = [], []
             for name, classes, loss_name, problem in problems:
                 if cfg["solver"] == "cvxpy":  # the reference: same problem, cvxpy
+                    # imported here: cvxpy takes about 1 s to import, in every job process
+                    from snnbench.solvers.reference import solve_cvxpy
+
                     result = solve_cvxpy(problem, rho)
                 else:
                     lp = "highs" if cfg["solver"] == "highs" else "interior-point"
