@@ -487,6 +487,43 @@ def verify(
         )
 
 
+@app.command()
+def rescore(
+    path: Annotated[
+        Path, typer.Argument(help="A summary (OUT/METHOD/TASK.json) or one seed record.")
+    ],
+    data_dir: Annotated[Optional[str], typer.Option(help="MNIST folder, for smnist tasks.")] = None,
+) -> None:
+    """Score the saved networks of a result file again, without training, and compare.
+
+    Each seed's network (`seed-N.safetensors` beside its record, as evaluate saves it) is
+    checked against the record (size, sha256, spec, weights) and scored by the task on every
+    split the run reports.  Exit code 0 when every metric of every seed is exactly as
+    recorded; 1 when any differs, a network is missing, or the file is invalid.
+    """
+    from snnbench.rescore import rescore_file
+
+    try:
+        checks = rescore_file(path, data_dir)
+    except SnnbenchError as exc:
+        fail(str(exc))
+    table = Table(title=f"{path}: recorded vs rescored")
+    for col in ("seed", "split", "metric", "recorded", "rescored", "same"):
+        table.add_column(col)
+    for check in checks:
+        if check.missing:
+            table.add_row(
+                str(check.seed), "-", "-", "-", "-", f"[yellow]no network: {check.missing}"
+            )
+        for split, metric, recorded, again in check.comparisons:
+            same = "[green]yes[/]" if recorded == again else "[red]NO[/]"
+            table.add_row(str(check.seed), split, metric, f"{recorded:.6g}", f"{again:.6g}", same)
+    console.print(table)
+    if not all(c.exact for c in checks):
+        fail("NOT every seed rescored exactly as recorded")
+    console.print(f"[green]every metric of {len(checks)} seed(s) rescored exactly[/]")
+
+
 @leaderboard_app.command("build")
 def leaderboard_build(
     results: Annotated[

@@ -19,6 +19,7 @@ from snnbench.errors import StaleResultsError, UsageError
 from snnbench.harness import run_seed
 from snnbench.methods import Method, get_method
 from snnbench.results import ResultFile, ResultStore, SeedRecord, now
+from snnbench.results.networks import network_bytes, network_entry
 from snnbench.tasks.base import Task
 
 # (seed, done, total) within the current seed's training; the CLI draws it as a progress bar.
@@ -145,6 +146,12 @@ def evaluate(
     ready = prepare(method_name, task, preset, out_dir, data_dir, overrides)
     result = ResultFile.from_records(ready.records) if ready.records else None
     candidates = ready.config.candidates()
+    saved: list[bytes] = []  # the scored network of the seed in progress, as safetensors
+
+    def keep(model) -> dict:
+        saved.append(network_bytes(model))
+        return network_entry(saved[-1])
+
     for seed in (s for s in seeds if s not in ready.finished):
         run = run_seed(
             ready.method,
@@ -155,9 +162,10 @@ def evaluate(
             sorted(ready.config.grid),
             seed,
             lambda d, t, s=seed: progress(s, d, t),
+            keep,
         )
         record = SeedRecord(ready.method_header, ready.task_header, run, environment(), now())
-        result = ready.store.write(record)
+        result = ready.store.write(record, saved.pop())
     if result is None:
         raise UsageError("no seeds to run")
     return result

@@ -60,12 +60,15 @@ def run_seed(
     grid_keys: list[str],
     seed: int,
     progress: Callable[[int, int], None] = lambda done, total: None,
+    keep_network: Callable[[Model], dict] | None = None,
 ) -> dict:
     """Train the grid points in order, pick the best on val, score the pick on every split.
 
     Ties keep the earlier grid point, so once one scores a perfect val the rest of the grid
     is skipped: the choice, and every reported score, are the same as with the full search.
     The recorded hyperparameters are the harness's own grid points, never the method's copy.
+    keep_network, if given, receives the scored network; what it returns (evaluate: the saved
+    file's sha256 and size) is recorded as the run's `network`.
     """
     finished, per_fit = 0, 1
 
@@ -132,4 +135,4 @@ def run_seed(
         "fit_info": info,
         "train_seconds": train_seconds,
         "eval_seconds": eval_seconds,
-    }
+    } | ({"network": keep_network(model)} if keep_network else {})

@@ -76,6 +76,7 @@ def test_ctrl_c_or_sigterm_stops_every_worker(tmp_path, signal_name):
     """SIGINT (Ctrl-C) or SIGTERM (kill) to the parent: exit 130, and the worker processes it
     started are stopped at once, not orphaned (their seeds in training are not recorded;
     finished seeds would be, as records)."""
+    import os
     import signal
     import subprocess
     import sys
@@ -123,6 +124,8 @@ def test_ctrl_c_or_sigterm_stops_every_worker(tmp_path, signal_name):
         if Path(f"/proc/{pid}/status").exists()
         and "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
     ]
+    for pid in alive:  # a failure must not leave them running
+        os.kill(pid, signal.SIGKILL)
     assert children and alive == [], f"workers {alive} outlived {signal_name}"
     # stopped, not left to finish: the seeds in training when Ctrl-C came are not recorded
     assert not list(tmp_path.glob("sg/*/seed-*.json"))

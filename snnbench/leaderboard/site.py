@@ -29,6 +29,7 @@ from snnbench.environment import git_commit
 from snnbench.errors import UsageError
 from snnbench.leaderboard import plots
 from snnbench.leaderboard.collect import MIN_SEEDS, Collection, collect, ranking
+from snnbench.leaderboard.downloads import ARCHIVE, write_networks_archive
 from snnbench.leaderboard.pages import inside, page_slug
 from snnbench.tasks import TASKS, Task, families
 
@@ -157,7 +158,7 @@ def build_site(results_dir: str | Path, out_dir: str | Path, data_dir: str | Non
     target.parent.mkdir(parents=True, exist_ok=True)
     out = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=target.parent))
     try:
-        write_site(collection, out)
+        write_site(collection, out, write_networks_archive(results, out / ARCHIVE))
         (out / MARKER).write_text(
             "built by snnbench leaderboard build; this folder is replaced on rebuild\n"
         )
@@ -173,8 +174,9 @@ def build_site(results_dir: str | Path, out_dir: str | Path, data_dir: str | Non
     return target
 
 
-def write_site(collection: Collection, out: Path) -> None:
-    """Every page, plot and static file of the site into the empty folder out."""
+def write_site(collection: Collection, out: Path, networks: int = 0) -> None:
+    """Every page, plot and static file of the site into the folder out (which holds at most
+    the networks archive, with `networks` networks)."""
     for sub in ("tasks", "methods", "plots", "static"):
         (out / sub).mkdir(parents=True)
     for name in ("style.css", "sort.js"):
@@ -210,6 +212,8 @@ def write_site(collection: Collection, out: Path) -> None:
         warnings=collection.warnings,
         methods=sorted(collection.methods.values(), key=lambda m: m.name),
         family_plots=family_plots,
+        networks=networks,
+        archive=ARCHIVE,
     )
 
     versions = installed_versions()

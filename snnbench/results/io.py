@@ -111,13 +111,18 @@ def remove_stale_temporaries(folder: Path) -> None:
 
 
 def write_atomic(path: Path, document: dict) -> None:
+    """The document as indented JSON, written atomically (write_bytes_atomic)."""
+    text = json.dumps(document, indent=2, allow_nan=False) + "\n"
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write to a temporary file in the same folder, fsync, then rename over the target."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
     try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(document, f, indent=2, allow_nan=False)
-            f.write("\n")
+        with open(tmp, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -1,7 +1,8 @@
 """Where results live on disk, and writing them so that concurrent runs lose nothing.
 
-    OUT/<method>/<task>.json              the summary (what validate, verify and the site read)
-    OUT/<method>/<task>/seed-<n>.json     one record per finished seed (what evaluate writes)
+    OUT/<method>/<task>.json                 the summary (what validate, verify and the site read)
+    OUT/<method>/<task>/seed-<n>.json        one record per finished seed (what evaluate writes)
+    OUT/<method>/<task>/seed-<n>.safetensors its scored network (results/networks.py)
 
 Each seed is written atomically as its own record; the summary is then rebuilt, under an
 exclusive lock on the records folder, from every record there (and the runs of an existing
@@ -18,7 +19,13 @@ from pathlib import Path
 
 from snnbench.errors import ResultFileError
 from snnbench.results.checks import Problem
-from snnbench.results.io import locked, read_json, remove_stale_temporaries, write_atomic
+from snnbench.results.io import (
+    locked,
+    read_json,
+    remove_stale_temporaries,
+    write_atomic,
+    write_bytes_atomic,
+)
 from snnbench.results.model import ResultFile, SeedRecord
 
 RECORD = re.compile(r"^seed-(\d+)\.json$")
@@ -42,6 +49,10 @@ class ResultStore:
 
     def record_path(self, seed: int) -> Path:
         return self.folder / f"seed-{seed}.json"
+
+    def network_path(self, seed: int) -> Path:
+        """Derived from the seed only: a record never names a path of its own."""
+        return self.folder / f"seed-{seed}.safetensors"
 
     def record_files(self) -> list[Path]:
         if not self.folder.is_dir():
@@ -104,11 +115,14 @@ class ResultStore:
                 )
             return self._read()
 
-    def write(self, record: SeedRecord) -> ResultFile:
-        """Write one seed's record, then rebuild the summary from every record."""
+    def write(self, record: SeedRecord, network: bytes | None = None) -> ResultFile:
+        """Write one seed's network (if given) and record, then rebuild the summary from every
+        record.  The network goes first, so a record never names a file that is not there."""
         with locked(self.folder):
             remove_stale_temporaries(self.folder)
             remove_stale_temporaries(self.summary.parent)
+            if network is not None:
+                write_bytes_atomic(self.network_path(record.seed), network)
             write_atomic(self.record_path(record.seed), record.to_document())
             result = ResultFile.from_records(self._read())
             write_atomic(self.summary, result.to_document())
@@ -119,5 +133,6 @@ class ResultStore:
         with locked(self.folder):
             for path in self.record_files():
                 path.unlink()
+                self.network_path(int(RECORD.match(path.name)[1])).unlink(missing_ok=True)
             self.summary.unlink(missing_ok=True)
         shutil.rmtree(self.folder, ignore_errors=True)
