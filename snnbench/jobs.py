@@ -115,9 +115,20 @@ def run_seeds(
         )
 
 
-def run_job(job: Job, settings: Settings):
-    """One seed (what a worker runs)."""
-    return run_seeds(job.method, job.task, [job.seed], settings)
+def run_job(job: Job, settings: Settings, every: float = 30.0):
+    """One seed (what a worker or a Slurm task runs), its progress printed as a line at most
+    every `every` seconds: a log has no terminal to draw a bar on."""
+    last: list = [0.0, None]  # when, and what, was last printed
+
+    def report(seed: int, done: int, total: int) -> None:
+        now = time.monotonic()
+        due = now - last[0] >= every or (total and done == total)
+        if due and last[1] != (done, total):
+            last[:] = [now, (done, total)]
+            stamp = time.strftime("%H:%M:%S")
+            print(f"{stamp} {job.name}: training {done}/{total or '?'}", flush=True)
+
+    return run_seeds(job.method, job.task, [job.seed], settings, report)
 
 
 def pin_thread_env(threads: int | None) -> None:

@@ -55,6 +55,8 @@ def test_a_failing_job_is_reported_with_its_log_and_the_others_finish(tmp_path):
         and validate_file(tmp_path / "recon" / "first-last-xor-t6.json") == []
     )
     assert ("failed", jobs[0]) in events and ("done", jobs[1]) in events
+    # a log has no terminal for a progress bar: progress comes as lines
+    assert "recon on first-last-xor-t6, seed 0: training" in jobs[1].log_path(tmp_path).read_text()
 
 
 def test_methods_and_tasks_expand_into_jobs():
