@@ -225,7 +225,9 @@ def evaluate(
             if t.check_data is not None:
                 t.check_data(data_dir)
         method_list = resolve_methods(method)
-        profile = check_executor(executor, executor_opt or [], executor_profile, jobs, detach)
+        profile = check_executor(
+            executor, executor_opt or [], executor_profile, jobs, threads, detach
+        )
         if stale not in STALE_CHOICES:
             raise UsageError(f"--stale {stale!r}: choose {', '.join(STALE_CHOICES)}")
         from snnbench.evaluate import check_output_folder, plan, prepare
@@ -294,7 +296,12 @@ def report_failures(failures: list[str]) -> None:
 
 
 def check_executor(
-    executor: str, options: list[str], profile: Optional[Path], jobs: int, detach: bool
+    executor: str,
+    options: list[str],
+    profile: Optional[Path],
+    jobs: int,
+    threads: Optional[int],
+    detach: bool,
 ) -> dict | None:
     """The Slurm profile for --executor slurm (None for local); UsageError for a bad one."""
     from snnbench.config import parse_setting
@@ -309,6 +316,8 @@ def check_executor(
         return None
     if jobs != 1:
         raise UsageError("--jobs is for the local executor; on Slurm every job is its own task")
+    if threads is not None:
+        raise UsageError("on Slurm a job's threads are its CPUs: --executor-opt cpus_per_task=N")
     from snnbench.slurm import check_client, read_profile
 
     settings = read_profile(profile, [parse_setting(text, "--executor-opt") for text in options])

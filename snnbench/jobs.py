@@ -209,6 +209,7 @@ def run_parallel(
 
 
 def _run_pool(jobs, settings, workers, on_event) -> list[Outcome]:
+    (settings.out / "logs").mkdir(parents=True, exist_ok=True)  # jobs.jsonl, even if no job starts
     context = multiprocessing.get_context("spawn")
     outcomes: list[Outcome] = []
     pool = futures.ProcessPoolExecutor(

@@ -69,6 +69,8 @@ def rescore_file(path: Path, data_dir: str | None = None) -> list[Rescore]:
                 out.append(Rescore(seed, missing="made before networks were saved"))
                 continue
             network_path = folder / f"seed-{seed}.safetensors"
+            if network_path.is_symlink():  # a reader follows no path out of its folder
+                raise ResultFileError(f"{network_path} is a symbolic link; refused")
             if not network_path.exists():
                 out.append(Rescore(seed, missing=f"{network_path} is not there"))
                 continue

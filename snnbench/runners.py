@@ -24,7 +24,8 @@ def grid_table(grid: list[Job], state: dict[Job, str], title: str, caption: str 
         view.add_column(col)
     for key in dict.fromkeys((j.method, j.task) for j in grid):
         jobs = [j for j in grid if (j.method, j.task) == key]
-        view.add_row(*key, *(str(sum(state[j] == s for j in jobs)) for s in STATES))
+        counts = (str(sum(state[j] == s for j in jobs)) for s in STATES)
+        view.add_row(*map(escape, key), *counts)  # names from a manifest are not markup
     return view
 
 
@@ -92,9 +93,10 @@ def recorded(out: Path):
     return lambda job: job.seed in ResultStore(out, job.method, job.task).recorded_seeds()
 
 
-def watch_slurm(out: Path, grid: list[Job]) -> list[str]:
-    """The live grid of out's Slurm jobs until none is queued or running; the failures.
-    Ctrl-C detaches (the jobs keep running on the cluster)."""
+def watch_slurm(out: Path, grid: list[Job], fixed: bool = True) -> list[str]:
+    """The live grid of out's Slurm jobs until none is queued or running; the failures among
+    the grid's jobs (with fixed=False, as `status` uses it, the grid grows to every job
+    submitted from out).  Ctrl-C detaches (the jobs keep running on the cluster)."""
     from snnbench import slurm
 
     is_recorded = recorded(out)
@@ -105,7 +107,8 @@ def watch_slurm(out: Path, grid: list[Job]) -> list[str]:
 
         def update(states: dict[Job, tuple[str, str]]) -> None:
             details.update(states)
-            grid.extend(j for j in states if j not in state)
+            if not fixed:
+                grid.extend(j for j in states if j not in state)
             state.update((job, s) for job, (s, _) in states.items())
             live.update(grid_table(grid, state, title, "Ctrl-C detaches; jobs keep running"))
 
@@ -118,7 +121,12 @@ def watch_slurm(out: Path, grid: list[Job]) -> list[str]:
                 "--watch` re-attaches"
             )
             raise SystemExit(130) from None
-    return [f"{job.name}: {detail}" for job, (s, detail) in details.items() if s == "failed"]
+    wanted = set(grid)
+    return [
+        f"{job.name}: {detail}"
+        for job, (s, detail) in details.items()
+        if s == "failed" and job in wanted
+    ]
 
 
 def run_on_slurm(
@@ -128,16 +136,26 @@ def run_on_slurm(
     what failed or was never submitted), then watch them unless detached."""
     from snnbench import slurm
 
-    active = {
-        job
-        for job, (s, _) in slurm.job_states(config.out, recorded(config.out)).items()
-        if s in ("queued", "running")
-    }
+    states = slurm.job_states(config.out, recorded(config.out))
+    active = {job for job, (s, _) in states.items() if s in ("queued", "running")}
+    latest = {s.job: s for s in slurm.submissions(config.out)}
+    clash = [
+        job for job in pending if job in active and latest[job].config != slurm.config_key(config)
+    ]
+    if clash:
+        ids = ", ".join(latest[job].slurm_id for job in clash[:5])
+        fail(
+            f"{len(clash)} of these jobs are queued or running on Slurm with another preset or "
+            f"--set (Slurm ids {ids}); wait for them, or `scancel` them, then rerun"
+        )
     todo = [job for job in pending if job not in active]
     if not todo and not active:
         err.print(f"nothing to submit: all {len(grid)} job(s) are recorded in {config.out}")
         return []
-    made = slurm.submit(todo, config, profile) if todo else []
+    try:
+        made = slurm.submit(todo, config, profile) if todo else []
+    except SnnbenchError as exc:
+        fail(str(exc))
     ids = sorted({s.slurm_id.split("_")[0] for s in made})
     err.print(
         f"submitted {len(made)} job(s) to Slurm{' (array ' + ', '.join(ids) + ')' if ids else ''}"
@@ -178,7 +196,7 @@ def show_status(out: Path, watch: bool) -> list[str]:
     if not jobs:
         fail(f"{out} has no results and no Slurm submissions", 2)
     if watch and any(s in ("queued", "running") for s in state.values()):
-        return watch_slurm(out, jobs)
+        return watch_slurm(out, jobs, fixed=False)
     err.print(grid_table(jobs, state, f"{len(jobs)} jobs in {out}"))
     for job in jobs:
         if state[job] in ("running", "queued") and detail.get(job):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -24,7 +25,7 @@ from pathlib import Path
 import tomllib
 from submitit.helpers import Checkpointable
 
-from snnbench.errors import UsageError
+from snnbench.errors import SnnbenchError, UsageError
 from snnbench.jobs import Job, Settings, pin_thread_env, run_job
 from snnbench.results.io import locked
 
@@ -95,8 +96,8 @@ def read_profile(path: Path | None, options: list[tuple[str, object]]) -> dict:
 
 
 def check_client() -> None:
-    """Slurm's client commands must be here (submitit calls sbatch, sacct and scontrol)."""
-    missing = [exe for exe in ("sbatch", "sacct", "scontrol") if shutil.which(exe) is None]
+    """Slurm's client commands must be here (submitit calls sbatch, srun, sacct, scontrol)."""
+    missing = [exe for exe in ("sbatch", "sacct", "scontrol", "srun") if shutil.which(exe) is None]
     if missing:
         raise UsageError(
             f"--executor slurm: {', '.join(missing)} not found; run this on a machine that "
@@ -111,7 +112,7 @@ def make_executor(out: Path, profile: dict):
     parameters = {
         "time": profile["time"],
         "cpus_per_task": profile["cpus_per_task"],
-        "mem": f"{profile['mem_gb']}GB",
+        "mem": f"{int(profile['mem_gb'] * 1024)}M",  # sbatch takes whole numbers only
         "job_name": "snnbench",
         "additional_parameters": dict(profile.get("sbatch", {})),
     }
@@ -147,17 +148,44 @@ class Submission:
     folder: str  # submitit's files of this task
     log: str  # its stderr, where a failure's traceback goes
     submitted: float
+    config: str = ""  # the preset and --set overrides it runs with (config_key)
+
+
+def config_key(settings: Settings) -> str:
+    """What a job's numbers depend on besides its (method, task, seed) and code."""
+    return json.dumps([settings.preset, settings.overrides], sort_keys=True)
 
 
 def submit(jobs: list[Job], settings: Settings, profile: dict) -> list[Submission]:
     """Submit jobs as one array; record each in the manifest before returning."""
+    import submitit
+
+    # absolute paths: a job may start in another folder (sbatch.chdir, a setup line's cd)
+    data_dir = settings.data_dir
+    if data_dir is not None and Path(data_dir).exists():
+        data_dir = str(Path(data_dir).resolve())
+    settings = replace(
+        settings, out=settings.out.resolve(), data_dir=data_dir, threads=profile["cpus_per_task"]
+    )
     executor = make_executor(settings.out, profile)
-    settings = replace(settings, threads=settings.threads or profile["cpus_per_task"])
-    with executor.batch():
-        handles = [executor.submit(SeedJob(), job, settings) for job in jobs]
+    try:
+        with executor.batch():
+            handles = [executor.submit(SeedJob(), job, settings) for job in jobs]
+    except submitit.core.utils.FailedJobError as exc:  # sbatch refused the submission
+        lines = [line for line in str(exc).splitlines() if line.strip()]
+        raise SnnbenchError(
+            f"Slurm refused the submission: {lines[-1] if lines else exc}"
+        ) from None
     now = time.time()
     made = [
-        Submission(job, h.job_id, str(h.paths.folder.resolve()), str(h.paths.stderr.resolve()), now)
+        Submission(
+            job,
+            h.job_id,
+            str(h.paths.folder.resolve()),
+            str(h.paths.stderr.resolve()),
+            now,
+            config_key(settings),
+        )
         for job, h in zip(jobs, handles, strict=True)
     ]
     manifest = slurm_folder(settings.out) / MANIFEST
@@ -169,8 +197,12 @@ def submit(jobs: list[Job], settings: Settings, profile: dict) -> list[Submissio
 
 
 def submissions(out: Path) -> list[Submission]:
-    """The latest submission of each job in OUT's manifest (a resubmission replaces it);
-    lines that do not parse are skipped, since the manifest only locates logs and states."""
+    """The latest submission of each job in OUT's manifest (a resubmission replaces it).
+    Lines that do not parse, or name a method or task that could be a path, are skipped:
+    the manifest only locates logs and states, and may be damaged."""
+    from snnbench.methods import NAME
+    from snnbench.tasks import TASKS
+
     latest: dict[Job, Submission] = {}
     path = slurm_folder(out) / MANIFEST
     if not path.is_file():
@@ -179,19 +211,26 @@ def submissions(out: Path) -> list[Submission]:
         try:
             raw = json.loads(line)
             job = raw["job"]
-            if not isinstance(job["seed"], int) or isinstance(job["seed"], bool):
+            method, task, seed = job["method"], job["task"], job["seed"]
+            if not (isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0):
                 raise TypeError("seed")
+            if not (isinstance(method, str) and NAME.match(method) and task in TASKS):
+                raise TypeError("names")
             s = Submission(
-                Job(str(job["method"]), str(job["task"]), job["seed"]),
+                Job(method, task, seed),
                 *(str(raw[k]) for k in ("slurm_id", "folder", "log")),
                 float(raw["submitted"]),
+                str(raw.get("config", "")),
             )
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, RecursionError):
             continue
         latest[s.job] = s
     return list(latest.values())
 
 
+# Slurm states of a job that may still run.  UNKNOWN (sacct has no row for it yet) counts as
+# queued only for UNKNOWN_GRACE seconds after submission: later the job is lost (sacct down,
+# the record aged out) and reported as failed, so that a rerun resubmits it.
 ACTIVE = {
     "PENDING",
     "RUNNING",
@@ -199,17 +238,18 @@ ACTIVE = {
     "COMPLETING",
     "CONFIGURING",
     "RESIZING",
-    "PREEMPTED",
     "SUSPENDED",
     "REQUEUE_HOLD",
     "REQUEUE_FED",
-    "UNKNOWN",
 }
+UNKNOWN_GRACE = 300.0
 
 
-def slurm_states(made: list[Submission]) -> dict[Job, str]:
-    """Each submission's Slurm state, from one sacct call (UNKNOWN until sacct knows it)."""
-    import submitit
+def slurm_states(made: list[Submission]) -> dict[str, str]:
+    """Slurm id -> state, from one `sacct` call (submitit's parser expands array ranges such
+    as 12_[3-7]); ids sacct does not list are absent.  Asked afresh on every call: submitit's
+    shared watcher would cache some passing states (CONFIGURING, SUSPENDED) as final."""
+    from submitit.slurm.slurm import SlurmInfoWatcher
 
     if not made:
         return {}
@@ -218,11 +258,17 @@ def slurm_states(made: list[Submission]) -> dict[Job, str]:
             "sacct not found: the states of Slurm jobs can only be read where Slurm's client "
             "commands are (a login node)"
         )
-    handles = {s.job: submitit.SlurmJob(folder=s.folder, job_id=s.slurm_id) for s in made}
-    submitit.SlurmJob.watcher.update()
+    arrays = sorted({s.slurm_id.split("_")[0] for s in made})
+    command = ["sacct", "-X", "-n", "-P", "-o", "JobID,State", "-j", ",".join(arrays)]
+    try:
+        output = subprocess.run(command, capture_output=True, text=True, timeout=60).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return {}
+    rows = SlurmInfoWatcher().read_info("JobID|State\n" + output)
     return {
-        job: submitit.SlurmJob.watcher.get_state(h.job_id, mode="cache").split()[0].upper()
-        for job, h in handles.items()
+        job_id: info.get("State", "").split()[0].upper()
+        for job_id, info in rows.items()
+        if info.get("State")
     }
 
 
@@ -230,17 +276,20 @@ def job_states(out: Path, recorded: Callable[[Job], bool]) -> dict[Job, tuple[st
     """(state, detail) of every submitted job: done (a record exists), queued, running, or
     failed (Slurm state and log path)."""
     made = submissions(out)
-    states = slurm_states([s for s in made if not recorded(s.job)])
+    done = {s.job for s in made if recorded(s.job)}  # asked once per job: records may change
+    states = slurm_states([s for s in made if s.job not in done])
     result = {}
     for s in made:
-        if recorded(s.job):
+        if s.job in done:
             result[s.job] = ("done", "")
             continue
-        state = states[s.job]
-        if state == "RUNNING" or state == "COMPLETING":
+        state = states.get(s.slurm_id, "UNKNOWN")
+        if state in ("RUNNING", "COMPLETING"):
             result[s.job] = ("running", s.slurm_id)
-        elif state in ACTIVE:
+        elif state in ACTIVE or (state == "UNKNOWN" and time.time() - s.submitted < UNKNOWN_GRACE):
             result[s.job] = ("queued", f"{s.slurm_id} {state.lower()}")
+        elif state == "UNKNOWN":
+            result[s.job] = ("failed", f"Slurm job {s.slurm_id} is unknown to sacct; log: {s.log}")
         else:
             result[s.job] = ("failed", f"Slurm job {s.slurm_id} {state}, log: {s.log}")
     return result

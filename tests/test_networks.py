@@ -104,3 +104,8 @@ def test_the_site_offers_the_networks_as_one_archive_that_rescores(saved, tmp_pa
     assert runner.invoke(app, ["rescore", str(unpacked)]).exit_code == 0
     (saved / "seed-0.safetensors").write_bytes(b"changed")  # no longer the recorded network
     assert write_networks_archive(results, tmp_path / "none.tar.gz") == 0
+    record = saved / "seed-0.json"  # a record rewritten to vouch for it is not enough
+    doc = json.loads(record.read_text())
+    doc["run"]["network"] = {"sha256": hashlib.sha256(b"changed").hexdigest(), "bytes": 7}
+    record.write_text(json.dumps(doc))
+    assert write_networks_archive(results, tmp_path / "none.tar.gz") == 0

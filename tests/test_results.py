@@ -104,16 +104,20 @@ def test_stray_temporary_files_of_dead_writers_are_removed(tmp_path):
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True
     )
     pid = int(dead.stdout)  # a process that has exited
+    from snnbench.results.io import HOST
+
     stale = [
-        folder / f".seed-1.json.{pid}.tmp",
-        folder.parent / f".first-last-xor-t6.json.{pid}.tmp",
+        folder / f".seed-1.json.{HOST}-{pid}.tmp",
+        folder.parent / f".first-last-xor-t6.json.{pid}.tmp",  # named as before hosts were
     ]
     for path in stale:
         path.write_text("{")
-    live = folder / f".seed-5.json.{os.getppid()}.tmp"  # a writer that still runs keeps its file
-    live.write_text("{")
+    live = folder / f".seed-5.json.{HOST}-{os.getppid()}.tmp"  # a writer that still runs
+    elsewhere = folder / f".seed-6.json.othernode-{pid}.tmp"  # a PID this host cannot judge
+    for path in (live, elsewhere):
+        path.write_text("{")
     assert evaluate(tmp_path, "0,1").exit_code == 0
-    assert not any(p.exists() for p in stale) and live.exists()
+    assert not any(p.exists() for p in stale) and live.exists() and elsewhere.exists()
     assert validate_file(tmp_path / "recon" / "first-last-xor-t6.json") == []
 
 

@@ -7,6 +7,7 @@ Where no cluster answers, every test here is skipped with the reason: never pass
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import time
@@ -157,11 +158,79 @@ def test_a_slurm_profile_is_read_and_overridden(tmp_path):
         read_profile(profile, [])
 
 
-def test_a_damaged_manifest_line_is_skipped(tmp_path):
+def manifest_line(method="sg", task="add-b2", seed=0, slurm_id="7_0", submitted=None) -> str:
+    job = {"method": method, "task": task, "seed": seed}
+    return json.dumps(
+        {
+            "job": job,
+            "slurm_id": slurm_id,
+            "folder": "/f",
+            "log": "/f/7_0_0_log.err",
+            "submitted": time.time() if submitted is None else submitted,
+        }
+    )
+
+
+def test_damaged_or_hostile_manifest_lines_are_skipped(tmp_path):
     from snnbench.slurm import MANIFEST, slurm_folder, submissions
 
     slurm_folder(tmp_path).mkdir()
-    (slurm_folder(tmp_path) / MANIFEST).write_text(
-        '{"job": {"method": "sg", "task": "add-b2", "seed": "0"}}\nnot json\n[1]\n'
-    )
-    assert submissions(tmp_path) == []
+    lines = [
+        manifest_line(seed="0"),
+        "not json",
+        "[1]",
+        "[" * 100000,  # nested past the parser's recursion limit
+        manifest_line(method="../../etc"),
+        manifest_line(task="no-such-task"),
+        manifest_line(method="[/red]"),
+        manifest_line(seed=1),  # the one good line
+    ]
+    (slurm_folder(tmp_path) / MANIFEST).write_text("\n".join(lines) + "\n")
+    assert [s.job for s in submissions(tmp_path)] == [Job("sg", "add-b2", 1)]
+
+
+@pytest.mark.parametrize(
+    "sacct, age, recorded, expected",
+    [
+        ({"7_0": "PENDING"}, 0, False, "queued"),
+        ({"7_0": "RUNNING"}, 0, False, "running"),
+        ({}, 10, False, "queued"),  # sacct does not list it yet
+        ({}, 3600, False, "failed"),  # lost: a rerun resubmits it
+        ({"7_0": "COMPLETED"}, 60, False, "failed"),  # finished without writing its record
+        ({"7_0": "PREEMPTED"}, 60, False, "failed"),  # final where preemption cancels
+        ({"7_0": "CANCELLED"}, 60, False, "failed"),
+        ({"7_0": "RUNNING"}, 60, True, "done"),  # its record is there
+    ],
+)
+def test_slurm_states_map_to_the_grid(tmp_path, monkeypatch, sacct, age, recorded, expected):
+    from snnbench import slurm
+
+    slurm.slurm_folder(tmp_path).mkdir()
+    line = manifest_line(submitted=time.time() - age)
+    (slurm.slurm_folder(tmp_path) / slurm.MANIFEST).write_text(line + "\n")
+    monkeypatch.setattr(slurm, "slurm_states", lambda made: sacct)
+    states = slurm.job_states(tmp_path, lambda job: recorded)
+    assert states[Job("sg", "add-b2", 0)][0] == expected
+
+
+def test_a_job_queued_with_another_config_is_not_taken_for_this_one(tmp_path, monkeypatch):
+    """Rerunning with another --set while the old job waits must not let the old job's
+    numbers stand for the new config."""
+    import typer
+
+    from snnbench import slurm
+    from snnbench.runners import run_on_slurm
+
+    slurm.slurm_folder(tmp_path).mkdir()
+    old = json.loads(manifest_line())
+    old["config"] = json.dumps(["quick", {}])
+    (slurm.slurm_folder(tmp_path) / slurm.MANIFEST).write_text(json.dumps(old) + "\n")
+    monkeypatch.setattr(slurm, "slurm_states", lambda made: {"7_0": "PENDING"})
+    monkeypatch.setattr(slurm, "submit", lambda *a: pytest.fail("must not submit"))
+    job = Job("sg", "add-b2", 0)
+    settings = Settings("quick", tmp_path, None, {"epochs": 5}, 1)
+    with pytest.raises(typer.Exit) as exit_:
+        run_on_slurm([job], [job], settings, {}, detach=True)
+    assert exit_.value.exit_code == 1
+    same = Settings("quick", tmp_path, None, {}, 1)  # the same config: left to finish
+    assert run_on_slurm([job], [job], same, {}, detach=True) == []

@@ -10,9 +10,6 @@ Networks are never committed; the archive is built from whatever results folder 
 from __future__ import annotations
 
 import gzip
-import hashlib
-import io
-import json
 import tarfile
 from pathlib import Path
 
@@ -22,40 +19,49 @@ ARCHIVE = "networks.tar.gz"
 
 
 def published_networks(results: Path) -> list[tuple[Path, Path]]:
-    """(record, network) pairs under results whose network matches its record."""
+    """(record, network) pairs under results that `rescore` would accept: the record
+    validates, neither file is a symlink, and the network passes every check of
+    `load_network` (size limit, sha256 and size against the record, spec, weights)."""
+    from snnbench.errors import SnnbenchError
+    from snnbench.results import load_record, validate_file
+    from snnbench.results.networks import load_network
+    from snnbench.tasks import TASKS
+
     pairs = []
-    for record in sorted(results.rglob("seed-*.json")):
-        if not RECORD.match(record.name) or record.parent.parent.parent != results:
-            continue  # only <results>/<method>/<task>/seed-<n>.json
+    for record in sorted(results.glob("*/*/seed-*.json")):
         network = record.with_suffix(".safetensors")
-        try:
-            entry = json.loads(record.read_text())["run"]["network"]
-            blob = network.read_bytes() if network.is_file() else None
-        except (OSError, ValueError, KeyError, TypeError):
+        if not RECORD.match(record.name) or record.is_symlink() or not network.is_file():
             continue
-        if (
-            blob is not None
-            and isinstance(entry, dict)
-            and entry.get("bytes") == len(blob)
-            and entry.get("sha256") == hashlib.sha256(blob).hexdigest()
-        ):
-            pairs.append((record, network))
+        if network.is_symlink() or validate_file(record):
+            continue
+        try:
+            seed = load_record(record)
+            entry, task = seed.run.get("network"), TASKS[seed.task["id"]]
+            if entry is None:
+                continue
+            load_network(network, entry, seed.run["model"]["spec"], task.info)
+        except (SnnbenchError, KeyError):
+            continue
+        pairs.append((record, network))
     return pairs
 
 
 def write_networks_archive(results: Path, target: Path) -> int:
-    """Write the archive of every published network to target; how many it holds (none: no
-    file is written)."""
+    """Write the archive of every published network to target, streamed; how many it holds
+    (none: no file is written)."""
     pairs = published_networks(results)
     if not pairs:
         return 0
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
+    with (
+        open(target, "wb") as raw,
+        # no file name and no time in the gzip header: the bytes depend on the networks only
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as packed,
+        tarfile.open(fileobj=packed, mode="w") as tar,
+    ):
         for record, network in pairs:
             for path in (record, network):
-                data = path.read_bytes()
                 info = tarfile.TarInfo(str(path.relative_to(results)))
-                info.size, info.mode, info.mtime = len(data), 0o644, 0
-                tar.addfile(info, io.BytesIO(data))
-    target.write_bytes(gzip.compress(buffer.getvalue(), mtime=0))
+                info.size, info.mode, info.mtime = path.stat().st_size, 0o644, 0
+                with open(path, "rb") as handle:
+                    tar.addfile(info, handle)
     return len(pairs)

@@ -18,6 +18,7 @@ import json
 import math
 import os
 import re
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +26,10 @@ from snnbench.errors import ResultFileError
 
 MAX_BYTES = 32 << 20  # the largest committed file is ~30 kB; per-iteration traces stay far below
 MAX_DEPTH = 32  # the deepest committed structure is 8 levels
-_TEMP = re.compile(r"^\..+\.(\d+)\.tmp$")
+# A writer's temporary file: .<name>.<host>-<pid>.tmp.  The host matters where jobs on several
+# nodes share one results folder (Slurm): a PID is only known alive or dead on its own host.
+_TEMP = re.compile(r"^\..+\.(?:([A-Za-z0-9_]+)-)?(\d+)\.tmp$")
+HOST = re.sub(r"[^A-Za-z0-9_]", "_", socket.gethostname().split(".")[0]) or "host"
 
 
 def _finite(text: str) -> float:
@@ -101,12 +105,16 @@ def _alive(pid: int) -> bool:
 
 
 def remove_stale_temporaries(folder: Path) -> None:
-    """Delete temporary files left in folder by writers that no longer run."""
+    """Delete temporary files left in folder by writers of this host that no longer run
+    (another host's are left: their PIDs cannot be checked from here)."""
     if not folder.is_dir():
         return
     for path in folder.iterdir():
         match = _TEMP.match(path.name)
-        if match and int(match.group(1)) != os.getpid() and not _alive(int(match.group(1))):
+        if not match or (match.group(1) or HOST) != HOST:
+            continue
+        pid = int(match.group(2))
+        if pid != os.getpid() and not _alive(pid):
             path.unlink(missing_ok=True)
 
 
@@ -119,7 +127,7 @@ def write_atomic(path: Path, document: dict) -> None:
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write to a temporary file in the same folder, fsync, then rename over the target."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
+    tmp = path.parent / f".{path.name}.{HOST}-{os.getpid()}.tmp"
     try:
         with open(tmp, "wb") as f:
             f.write(data)

@@ -69,7 +69,7 @@ def load_network(path: Path, entry: dict, spec: dict, task: TaskInfo) -> torch.n
         header_size = int.from_bytes(blob[:8], "little")
         metadata = json.loads(blob[8 : 8 + header_size]).get("__metadata__") or {}
         weights = load(blob)
-    except (SafetensorError, ValueError, AttributeError) as exc:
+    except (SafetensorError, ValueError, AttributeError, RecursionError) as exc:
         raise ResultFileError(f"{path}: not a safetensors network: {exc}") from None
     if metadata.get("snnbench") != _metadata(spec):
         raise ResultFileError(f"{path}: its format or spec differs from the record's")
