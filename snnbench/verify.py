@@ -10,8 +10,7 @@ chosen hyperparameters must be the same.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import torch
 from snnbench.config import ResolvedConfig
 from snnbench.errors import ResultFileError
 from snnbench.harness import run_seed
+from snnbench.jobs import pinned_threads
 from snnbench.methods import get_method
 from snnbench.results import load_result, validate_file
 from snnbench.tasks import get_task
@@ -35,16 +35,6 @@ def recorded_threads(environment: dict) -> int:
     the recorded count."""
     threads = environment.get("torch_threads")
     return threads if isinstance(threads, int) and threads >= 1 else torch.get_num_threads()
-
-
-@contextlib.contextmanager
-def torch_threads(threads: int) -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 @dataclass
@@ -114,7 +104,7 @@ def verify_seed(
             f"re-running on {threads} thread(s), as the file was made "
             f"(this process had {torch.get_num_threads()})"
         )
-    with torch_threads(threads):
+    with pinned_threads(threads):
         rerun = run_seed(
             method, name, task, task.load(data_dir), candidates, sorted(config.grid), seed, progress
         )
