@@ -6,14 +6,14 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install demo test bench clean
 
-# torch first, pinned, so that nothing later can pull a CUDA build; spikingjelly with
+# torch first, pinned, so that nothing later can pull a CUDA build; spikingjelly (and neurobench) with
 # --no-deps because its metadata asks for torchvision/torchaudio (see pyproject.toml).
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip "setuptools>=69" wheel
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e ".[dev]"
-	$(BIN)/pip install --quiet --no-deps spikingjelly==2.0.0
+	$(BIN)/pip install --quiet --no-deps spikingjelly==2.0.0 neurobench==2.3.0
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -33,11 +33,20 @@ class SnntorchLIF(UnrolledLIF):
             )
             for _ in range(spec.branches)
         )
-        self.neuron = snn.Leaky(
-            beta=spec.beta,
-            threshold=spec.theta,
-            spike_grad=surrogate.atan(alpha=2.0),
-            reset_mechanism="none",
+        # One Leaky per layer of each branch, as a snntorch user writes it; it also lets
+        # NeuroBench's hooks stack each neuron layer's membranes (one Leaky shared across
+        # widths breaks its MembraneUpdates; tests/test_efficiency.py runs it on this twin).
+        self.neurons = nn.ModuleList(
+            nn.ModuleList(
+                snn.Leaky(
+                    beta=spec.beta,
+                    threshold=spec.theta,
+                    spike_grad=surrogate.atan(alpha=2.0),
+                    reset_mechanism="none",
+                )
+                for _ in spec.widths
+            )
+            for _ in range(spec.branches)
         )
         self.readout = nn.Linear(spec.p_last, spec.n_out)
 
@@ -71,7 +80,7 @@ class SnntorchLIF(UnrolledLIF):
             for k, branch in enumerate(self.branches):
                 h = x[:, t]
                 for layer, lin in enumerate(branch):
-                    spk, mem = self.neuron(lin(h), mems[k][layer])
+                    spk, mem = self.neurons[k][layer](lin(h), mems[k][layer])
                     spk = spk.to(mem.dtype)  # snntorch's ATan returns float32
                     mem = mem - spec.theta * spk.detach()  # soft reset by subtraction, no delay
                     mems[k][layer] = mem
@@ -80,7 +89,7 @@ class SnntorchLIF(UnrolledLIF):
                 if spec.features == "membrane":
                     # 1[r >= 0] = 1 - 1[-r > 0]: snntorch's strict heaviside would read a silent
                     # neuron (r = 0) as 0; the surrogate is symmetric, so the gradient is unchanged.
-                    h = 1 - self.neuron.spike_grad(-mem).to(mem.dtype)
+                    h = 1 - self.neurons[k][-1].spike_grad(-mem).to(mem.dtype)
                 elif spec.features == "analog":
                     h = mem
                 step_feats.append(h)

@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import Callable
 
+from snnbench.efficiency import measure
 from snnbench.errors import MethodOutputError
 from snnbench.methods.base import Fit, FitData, Method
 from snnbench.models.canonical import build_network
@@ -111,6 +112,8 @@ def run_seed(
         result = score(task, model, splits[name], method_name)
         metrics[name] = result.metrics
         spikes[name] = result.spikes_per_sample
+        if name == "test":
+            efficiency = measure(model, result.inputs, "test")
     eval_seconds = time.perf_counter() - start
     steps = splits["test"].steps
     neurons = model.spec.num_neurons
@@ -133,6 +136,7 @@ def run_seed(
         },
         # what the method reports about its own fit (solver certificates, pruning); not a score
         "fit_info": info,
+        "efficiency": efficiency,
         "train_seconds": train_seconds,
         "eval_seconds": eval_seconds,
     } | ({"network": keep_network(model)} if keep_network else {})

@@ -4,7 +4,7 @@ Each seed's network is read from `seed-<n>.safetensors` beside its record (check
 sha256 against the record, spec, every weight) and scored on every split the run reports, by
 the task's own protocol, on the data of the recorded task version (fingerprints checked), on
 the recorded torch thread count.  Scoring is deterministic, so every metric and the spike
-count must come out exactly as recorded.
+count, and the efficiency figures, must come out exactly as recorded.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from snnbench.efficiency import comparisons, measure
 from snnbench.errors import ResultFileError
 from snnbench.jobs import pinned_threads
 from snnbench.results import RECORD, load_record, load_result, validate_file
@@ -83,5 +84,9 @@ def rescore_file(path: Path, data_dir: str | None = None) -> list[Rescore]:
                 if split == run["spikes"]["split"]:
                     spikes = ("spikes per sample", run["spikes"]["per_sample"])
                     check.comparisons.append((split, *spikes, score.spikes_per_sample))
+                recorded = run.get("efficiency")
+                if recorded is not None and split == recorded["split"]:
+                    measured = measure(model, score.inputs, split)
+                    check.comparisons.extend(comparisons(recorded, measured))
             out.append(check)
     return out

@@ -37,7 +37,7 @@ def test_autoregressive_evaluation_feeds_back_the_predicted_carry():
     split = task.load()["ood-2x"]
     net = RecordingNetwork(network_spec(task.info, QUICK))
     net.seen = []
-    _, pred_carry, _ = autoregressive_predictions(task, net, split)
+    _, pred_carry, _, _ = autoregressive_predictions(task, net, split)
     assert len(net.seen) == split.steps == 11
     a, b = split.extras["a"], split.extras["b"]
     for t, x_t in enumerate(net.seen):

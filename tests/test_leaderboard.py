@@ -89,6 +89,7 @@ def test_ranking_shares_ranks_on_ties_and_never_mixes_groups():
         spiking=True,
         method_version="1",
         spikes_per_sample=0.0,
+        synops_per_sample=None,
         train_seconds=0.0,
         std=0.0,
     )

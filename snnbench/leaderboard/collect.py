@@ -71,6 +71,15 @@ def load_valid(
     return documents, warnings
 
 
+def synops_per_sample(summary: dict) -> float | None:
+    """Effective synaptic operations (ACs + MACs, NeuroBench's definitions) per test sample,
+    mean over seeds; None when not measured (files before schema version 3, the GRU)."""
+    efficiency = summary.get("efficiency", {})
+    if "effective_acs" not in efficiency or "effective_macs" not in efficiency:
+        return None
+    return efficiency["effective_acs"]["mean"] + efficiency["effective_macs"]["mean"]
+
+
 def score_rows(path: Path, result: ResultFile) -> list[dict]:
     method, task, summary, runs = result.method, result.task, result.summary, result.runs
     common = {
@@ -86,6 +95,7 @@ def score_rows(path: Path, result: ResultFile) -> list[dict]:
         "params": sum(r["model"]["num_parameters"] for r in runs) / len(runs),
         "spiking": result.spiking,
         "spikes_per_sample": summary["spikes_per_sample"]["mean"],
+        "synops_per_sample": synops_per_sample(summary),
         "train_seconds": summary["train_seconds"]["mean"],
         "file": str(path),
     }
@@ -169,7 +179,10 @@ def ranking(scores: pd.DataFrame, task: str, group: str, split: str) -> pd.DataF
         index=index, columns="metric", values=["mean", "std", "n"], aggfunc="first"
     )
     table.columns = [f"{metric}_{stat}" for stat, metric in table.columns]
-    table = table.reset_index().sort_values(f"{primary}_mean", ascending=False, kind="stable")
+    # not in the pivot's index: a missing figure (None) there would drop the row
+    synops = part.groupby(["method", "preset"]).synops_per_sample.first()
+    table = table.reset_index().join(synops, on=["method", "preset"])
+    table = table.sort_values(f"{primary}_mean", ascending=False, kind="stable")
     ranks = table[f"{primary}_mean"].where(table.spiking).rank(ascending=False, method="min")
     table["rank"] = ranks.fillna(0).astype(int)
     table["seeds"] = table[f"{primary}_n"].astype(int)

@@ -13,7 +13,8 @@ Three ways to run it:
   the changes of their input spikes (faster where products dominate; float64 currents).
 * `forward`: differentiable with the ATan surrogate (for surrogate-gradient training), each
   layer's dynamics over all steps one fused autograd Function (`lif_grad.py`).
-* `init_state` / `step`: one time step at a time, for autoregressive evaluation.
+* `init_state` / `step`: one time step at a time, for autoregressive evaluation; `advance`
+  is the same step with every layer's membranes and spikes (the efficiency probe).
 """
 
 from __future__ import annotations
@@ -295,17 +296,30 @@ class LIFNetwork(UnrolledLIF):
         self, state: list[torch.Tensor], x_t: torch.Tensor
     ) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
         """One time step for all samples: (new state, logits (n, C), spikes (n,))."""
+        new_state, _, spikes, feats = self.advance(state, x_t)
+        count = sum(s.sum(dim=(0, 2)) for s in spikes)
+        return new_state, self.readout(feats), count
+
+    @torch.no_grad()
+    def advance(
+        self, state: list[torch.Tensor], x_t: torch.Tensor
+    ) -> tuple[list[torch.Tensor], list[torch.Tensor], list[torch.Tensor], torch.Tensor]:
+        """One time step, every layer's view: (post-reset membranes r, pre-reset membranes u,
+        spikes s (bool), each (K, n, width) per layer; read-out features (n, K * width)).
+        `step` and the harness's efficiency probe (snnbench/efficiency.py) both go through
+        it, so the probe sees exactly the activity that was scored."""
         spec = self.spec
         h = x_t.to(self.hidden[0].dtype).unsqueeze(0)  # (1, n, n_in)
-        new_state, count = [], torch.zeros(x_t.shape[0], dtype=torch.int64)
+        new_state, currents, spikes = [], [], []
         for i, (w, r) in enumerate(zip(self.hidden, state, strict=False)):
             u = spec.beta * r + torch.matmul(h, w.transpose(1, 2))
             s = u >= spec.theta
             r = u - spec.theta * s
-            count += s.sum(dim=(0, 2))
             new_state.append(r)
+            currents.append(u)
+            spikes.append(s)
             h = s.to(u.dtype)
             if i == len(self.hidden) - 1 and spec.features != "spike":
                 h = (r >= 0).to(u.dtype) if spec.features == "membrane" else r
         feats = h.permute(1, 0, 2).reshape(x_t.shape[0], -1)
-        return new_state, self.readout(feats), count
+        return new_state, currents, spikes, feats

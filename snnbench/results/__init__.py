@@ -13,7 +13,7 @@ from pathlib import Path
 from snnbench.errors import ResultFileError
 from snnbench.results.checks import Problem, escapes_folder, record_problems, result_problems
 from snnbench.results.io import read_json
-from snnbench.results.migrate import migrate
+from snnbench.results.migrate import MIGRATIONS, migrate
 from snnbench.results.model import ResultFile, SeedRecord, mean_std, now, summarize
 from snnbench.results.schema import SCHEMA_VERSION, schema_errors
 from snnbench.results.store import RECORD, ResultStore, result_files, summary_path
@@ -37,6 +37,9 @@ __all__ = [
 ]
 
 
+OLDER_VERSIONS = tuple(MIGRATIONS)
+
+
 def kind_of(path: Path) -> str:
     """A file named seed-<n>.json is a seed record, any other a summary: the name decides, so
     a record's content in a summary's place fails the summary schema instead of passing as a
@@ -54,8 +57,9 @@ def load_document(path: Path) -> tuple[dict, list[Problem]]:
     doc = read_json(Path(path))
     if not isinstance(doc, dict):
         return doc, [Problem(file, "", f"is a JSON {type(doc).__name__}, not an object")]
-    if doc.get("schema_version") == 1:
-        errors = schema_errors(doc, "v1")
+    version = doc.get("schema_version")
+    if version in OLDER_VERSIONS:  # checked against its own version's schema, then migrated
+        errors = schema_errors(doc, kind_of(Path(path)), version)
         if errors:
             return doc, [Problem(file, f, m) for f, m in errors]
         doc = migrate(doc)

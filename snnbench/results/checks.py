@@ -209,6 +209,42 @@ def run_problems(run: dict, where: str, method: dict, task: dict, file: str) -> 
         run["spikes"]["per_sample"] or run["spikes"]["per_neuron_per_step"]
     ):
         out.append(Problem(file, f"{where}/spikes", "a non-spiking network reports spikes"))
+    return out + efficiency_problems(run, file, where)
+
+
+def efficiency_problems(run: dict, file: str, where: str) -> list[Problem]:
+    """An efficiency entry that cannot be what the harness measured: on another split than
+    the spikes, operations beyond the dense count, more non-zero parameters or active neurons
+    than the network has, a sparsity the spike count contradicts, or activity figures for a
+    non-spiking network (or none for a spiking one)."""
+    entry, model = run.get("efficiency"), run["model"]
+    if entry is None:
+        return []
+    here, out = f"{where}/efficiency", []
+
+    def problem(message: str) -> None:
+        out.append(Problem(file, here, message))
+
+    if entry["split"] != run["spikes"]["split"]:
+        problem(f"is measured on {entry['split']}, the spikes on {run['spikes']['split']}")
+    if entry["parameters_nonzero"] > model["num_parameters"]:
+        problem(f"{entry['parameters_nonzero']} non-zero parameters of {model['num_parameters']}")
+    if (entry["neurons_active"] or 0) > model["num_neurons"]:
+        problem(f"{entry['neurons_active']} active neurons of {model['num_neurons']}")
+    activity = ("effective_acs", "effective_macs", "dense", "activation_sparsity")
+    given = [entry[k] is not None for k in (*activity, "membrane_updates")]
+    if model["spiking"] != all(given) or any(given) != all(given):
+        problem("activity figures are given exactly for spiking networks, all of them")
+        return out
+    if not model["spiking"]:
+        return out
+    if entry["effective_acs"] + entry["effective_macs"] > entry["dense"]:
+        problem(f"effective operations exceed the dense count {entry['dense']}")
+    sparsity = 1 - run["spikes"]["per_neuron_per_step"]
+    if not close(entry["activation_sparsity"], sparsity):
+        problem(
+            f"activation sparsity {entry['activation_sparsity']}, the spike count gives {sparsity}"
+        )
     return out
 
 

@@ -3,6 +3,10 @@
 Version 1 -> 2: the task header lists its splits (display order) and metrics (primary
 first), and every run's model names its kind (lif or gru) in `model` and in `spec`; version
 1 files said `spiking` for the GRU only and gave LIF specs no kind.
+
+Version 2 -> 3: every run carries `efficiency` (snnbench/efficiency.py), which only the
+harness can measure, from the trained network: runs made before version 3 get `null`, "not
+measured", never an estimate.
 """
 
 from __future__ import annotations
@@ -45,7 +49,15 @@ def v1_to_v2(doc: dict) -> dict:
     return doc
 
 
-MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: v1_to_v2}
+def v2_to_v3(doc: dict) -> dict:
+    doc = copy.deepcopy(doc)
+    for run in [doc["run"]] if doc.get("record") == "seed" else doc["runs"]:
+        run["efficiency"] = None
+    doc["schema_version"] = 3
+    return doc
+
+
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: v1_to_v2, 2: v2_to_v3}
 assert max(MIGRATIONS) + 1 == SCHEMA_VERSION, "every older version needs a converter"
 
 

@@ -27,20 +27,35 @@ def mean_std(values: list[float]) -> dict:
     return {"mean": mean, "std": math.sqrt(var), "n": n}
 
 
+def efficiency_summary(runs: list[dict]) -> dict:
+    """Mean, std, n of each numeric efficiency figure, over seeds, when every run measured
+    it on the same split (runs made before schema version 3 did not: then none)."""
+    measured = [r.get("efficiency") for r in runs]
+    if not measured or None in measured or len({e["split"] for e in measured}) != 1:
+        return {}
+    figures = [k for k, v in measured[0].items() if isinstance(v, (int, float))]
+    return {
+        k: mean_std([e[k] for e in measured])
+        for k in figures
+        if all(isinstance(e.get(k), (int, float)) for e in measured)
+    }
+
+
 def summarize(runs: list[dict]) -> dict:
-    """Per split and metric, and for spikes and times: mean, std, n over seeds."""
+    """Per split and metric, and for spikes, times and efficiency: mean, std, n over seeds."""
     metrics: dict[str, dict] = {}
     for split in runs[0]["metrics"]:
         metrics[split] = {
             m: mean_std([r["metrics"][split][m] for r in runs]) for m in runs[0]["metrics"][split]
         }
+    efficiency = efficiency_summary(runs)
     return {
         "metrics": metrics,
         "spikes_per_sample": mean_std([r["spikes"]["per_sample"] for r in runs]),
         "spikes_per_neuron_per_step": mean_std([r["spikes"]["per_neuron_per_step"] for r in runs]),
         "train_seconds": mean_std([r["train_seconds"] for r in runs]),
         "eval_seconds": mean_std([r["eval_seconds"] for r in runs]),
-    }
+    } | ({"efficiency": efficiency} if efficiency else {})
 
 
 @dataclass(frozen=True)

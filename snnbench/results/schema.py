@@ -1,5 +1,5 @@
-"""The JSON Schemas of result files: version 2 (result and seed record) and version 1 (read
-only, before migration)."""
+"""The JSON Schemas of result files: version 3 (result and seed record), and versions 2 and 1
+(read only: a file is checked against its own version's schema, then migrated)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from typing import Literal
 
 from jsonschema import Draft202012Validator
 
-SCHEMA_VERSION = 2
-Kind = Literal["result", "seed_record", "v1"]
+SCHEMA_VERSION = 3
+Kind = Literal["result", "seed_record"]
+SCHEMA_FILES = {1: "result-v1.schema.json", 2: "result-v2.schema.json", 3: "result.schema.json"}
 
 
 @cache
@@ -20,12 +21,11 @@ def _schema(name: str) -> dict:
 
 
 @cache
-def validator(kind: Kind = "result") -> Draft202012Validator:
-    """The validator of a summary file (v2), a seed record (v2) or a version-1 file."""
-    if kind == "v1":
-        schema = _schema("result-v1.schema.json")
-    else:
-        schema = _schema("result.schema.json")
+def validator(kind: Kind = "result", version: int = SCHEMA_VERSION) -> Draft202012Validator:
+    """The validator of a summary file or a seed record of a schema version (version 1 had
+    no seed records)."""
+    schema = _schema(SCHEMA_FILES[version])
+    if version > 1:
         if kind == "seed_record":  # the same file's $defs, rooted at the record
             schema = {
                 "$schema": schema["$schema"],
@@ -35,9 +35,12 @@ def validator(kind: Kind = "result") -> Draft202012Validator:
     return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
-def schema_errors(document: object, kind: Kind) -> list[tuple[str, str]]:
+def schema_errors(
+    document: object, kind: Kind, version: int = SCHEMA_VERSION
+) -> list[tuple[str, str]]:
     """(field path, message) of every schema violation, in path order."""
     errors = sorted(
-        validator(kind).iter_errors(document), key=lambda e: list(map(str, e.absolute_path))
+        validator(kind, version).iter_errors(document),
+        key=lambda e: list(map(str, e.absolute_path)),
     )
     return [("/".join(str(p) for p in e.absolute_path), e.message) for e in errors]

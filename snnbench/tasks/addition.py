@@ -93,8 +93,9 @@ def build(task: Task, data_dir: str | None = None) -> dict[str, Split]:
 
 def autoregressive_predictions(
     task: Task, model: Model, split: Split
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(pred_sum, pred_carry, spikes) with the model's own carry fed back at every step."""
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(pred_sum, pred_carry, spikes, inputs (n, T, n_in)) with the model's own carry fed back
+    at every step."""
     import torch
 
     a, b = split.extras["a"], split.extras["b"]
@@ -102,9 +103,10 @@ def autoregressive_predictions(
     state = model.init_state(n)
     carry = np.zeros(n, dtype=np.int64)
     spikes = torch.zeros(n, dtype=torch.int64)
-    sums, carries = [], []
+    sums, carries, inputs = [], [], []
     for t in range(digits + 1):
         x_t = torch.from_numpy(step_inputs(*operands_at(a, b, t), carry, task.params["base"]))
+        inputs.append(x_t)
         state, logits, count = model.step(state, x_t)
         check_logits(logits, (n, task.n_out))
         pred_sum, pred_carry = head_predictions(logits, task.heads)
@@ -112,7 +114,7 @@ def autoregressive_predictions(
         sums.append(pred_sum)
         carries.append(pred_carry)
         spikes += count
-    return torch.stack(sums, 1), torch.stack(carries, 1), spikes
+    return torch.stack(sums, 1), torch.stack(carries, 1), spikes, torch.stack(inputs, 1)
 
 
 def score_autoregressive(task: Task, model: Model, split: Split) -> SplitScore:
@@ -120,12 +122,12 @@ def score_autoregressive(task: Task, model: Model, split: Split) -> SplitScore:
     diagnostic (true carries in the carry channel)."""
     from snnbench.metrics import token_metrics
 
-    pred_sum, pred_carry, spikes = autoregressive_predictions(task, model, split)
+    pred_sum, pred_carry, spikes, inputs = autoregressive_predictions(task, model, split)
     metrics = token_metrics(pred_sum, pred_carry, split.targets())
     teacher = check_logits(model.run(split.inputs()).logits, (len(split), split.steps, task.n_out))
     tf = token_metrics(*head_predictions(teacher, task.heads), split.targets())
     metrics["teacher_forced_token_accuracy"] = tf["token_accuracy"]
-    return SplitScore(metrics, spikes.double().mean().item())
+    return SplitScore(metrics, spikes.double().mean().item(), inputs)
 
 
 def make_task(base: int) -> Task:

@@ -28,6 +28,10 @@ Model = Union["LIFNetwork", "GRUNetwork"]
 class SplitScore:
     metrics: dict[str, float]
     spikes_per_sample: float
+    # (n, T, n_in): the inputs the network was driven by, which the protocol decides (the
+    # split's own, or with the network's outputs fed back); the harness replays them to
+    # measure efficiency (snnbench/efficiency.py)
+    inputs: torch.Tensor
 
 
 def check_logits(logits: torch.Tensor, expected: tuple[int, ...]) -> torch.Tensor:
@@ -63,4 +67,5 @@ def score_sequence(task: Task, model: Model, split: Split) -> SplitScore:
     return SplitScore(
         {"accuracy": accuracy(logits.argmax(-1), split.targets())},
         out.spikes.double().mean().item(),
+        split.inputs(),
     )

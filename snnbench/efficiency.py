@@ -1,0 +1,202 @@
+"""Efficiency of a scored network, measured by the harness, with NeuroBench's definitions.
+
+NeuroBench 2.3.0 (`neurobench.metrics`) is the field's reference for SNN efficiency; its
+definitions are restated here, one class per metric as NeuroBench has them, and computed
+from the harness's own replay of the network (`probe`), never from anything a method says.
+tests/test_efficiency.py checks every number against NeuroBench itself, run on the same
+network built from snntorch's `snn.Leaky` (baselines/sg_snntorch.py).
+
+Per sample, over every step of the split the network was scored on:
+* synaptic operations: for every connection (each branch's weight layers and the readout)
+  and every call of it (one per step; the readout once at t = T, or once over all steps),
+  the non-zero inputs times their non-zero outgoing weights, bias excluded.  A call whose
+  inputs are all in {-1, 0, 1} counts as accumulates (`effective_acs`), any other as
+  multiply-accumulates (`effective_macs`): spikes always, an analog first layer or an analog
+  readout not.  NeuroBench decides this per call of a batch; the harness decides it over the
+  whole split at each step, so no number depends on a batch size.  `dense`: the same with
+  every input and weight counted.
+* `activation_sparsity`: zero activations over all activations of the LIF layers (every
+  neuron, step and sample); NeuroBench's ActivationSparsity.
+* `membrane_updates`: NeuroBench's MembraneUpdates: every neuron at the first step, then at
+  each step the neurons whose membrane (pre-reset) differs from the previous step's.
+* static, of the weights: `parameters_nonzero`, `neurons_active` (LIF neurons with a
+  non-zero outgoing weight: the others cannot change any output and could be pruned), and
+  `connection_sparsity` (NeuroBench's ConnectionSparsity, zero weights over all weights of
+  the connection layers; NeuroBench rounds it to 4 decimals, we do not).
+
+The GRU of the ANN reference line has only the static figures: NeuroBench 2.3.0 does not
+count the operations of an `nn.GRU` layer ("not yet supported"), and neither do we.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from snnbench.models.gru import GRUNetwork
+from snnbench.models.lif import LIFNetwork
+
+DEFINITIONS = "neurobench-2.3.0"
+PROBE_BATCH = 1024  # samples per replayed batch: the tallies do not depend on it (tested)
+
+
+def _binary(x: torch.Tensor) -> torch.Tensor:
+    """Whether every value is -1, 0 or 1 (NeuroBench's test for a spiking input), per the
+    leading dimension."""
+    ok = (x == 0) | (x == 1) | (x == -1)
+    return ok.reshape(x.shape[0], -1).all(dim=1)
+
+
+@dataclass
+class Activity:
+    """What a LIF network did on a split, as tallies summed over samples: enough for every
+    metric, in memory of the order of the neurons and steps (never the spike trains)."""
+
+    samples: int = 0
+    input_nonzero: torch.Tensor | None = None  # (T, n_in): samples with input i != 0 at step t
+    input_binary: torch.Tensor | None = None  # (T,): every input of step t in {-1, 0, 1}
+    spikes: list[torch.Tensor] = field(default_factory=list)  # per layer (K, width) per neuron
+    neuron_steps: int = 0  # activations of the LIF layers: neurons x steps x samples
+    membrane_updates: int = 0
+    feature_nonzero: torch.Tensor | None = None  # (p_last,) over the read steps and samples
+    features_binary: bool = True
+    read_steps: int = 0  # calls of the readout per sample: 1, or T with every-step features
+
+
+def probe(network: LIFNetwork, inputs: torch.Tensor, batch: int = PROBE_BATCH) -> Activity:
+    """Replay `inputs` (n, T, n_in), the inputs the network saw while it was scored, through
+    its step API (`LIFNetwork.advance`, the path `step` takes) and tally its activity."""
+    n, steps, _ = inputs.shape
+    act = Activity(samples=n, read_steps=steps if network.spec.every_step else 1)
+    act.input_nonzero = torch.zeros(steps, inputs.shape[2], dtype=torch.int64)
+    act.input_binary = torch.ones(steps, dtype=torch.bool)
+    act.spikes = [torch.zeros(w.shape[:2], dtype=torch.int64) for w in network.hidden]
+    act.feature_nonzero = torch.zeros(network.spec.p_last, dtype=torch.int64)
+    for start in range(0, n, batch):
+        xb = inputs[start : start + batch]
+        state, before = network.init_state(xb.shape[0]), None
+        for t in range(steps):
+            x_t = xb[:, t]
+            act.input_nonzero[t] += (x_t != 0).sum(dim=0)
+            act.input_binary[t] &= bool(_binary(x_t.reshape(1, -1))[0])
+            state, currents, spikes, feats = network.advance(state, x_t)
+            for layer, (u, s) in enumerate(zip(currents, spikes, strict=True)):
+                act.spikes[layer] += s.sum(dim=1)
+                act.neuron_steps += s.numel()
+                changed = u.numel() if before is None else int((u != before[layer]).sum())
+                act.membrane_updates += changed
+            before = currents
+            if network.spec.every_step or t == steps - 1:
+                act.feature_nonzero += (feats != 0).sum(dim=0)
+                act.features_binary &= bool(_binary(feats.reshape(1, -1))[0])
+    return act
+
+
+def fan_out(weights: torch.Tensor) -> torch.Tensor:
+    """Non-zero outgoing weights of each input: weights (..., out, in) -> (..., in)."""
+    return (weights != 0).sum(dim=-2)
+
+
+class Metric:
+    """One efficiency figure: a name and how to compute it from a network and its activity."""
+
+    name: str
+
+    def compute(self, network: LIFNetwork, act: Activity) -> float | int:
+        raise NotImplementedError
+
+
+class SynapticOperations:
+    """NeuroBench's SynapticOperations: effective ACs, effective MACs and dense, per sample."""
+
+    names = ("effective_acs", "effective_macs", "dense")
+
+    def compute(self, network: LIFNetwork, act: Activity) -> dict[str, float]:
+        ops = {"ac": 0, "mac": 0, "dense": 0}
+        first = network.hidden[0]  # (K, width, n_in): every branch reads the same inputs
+        per_step = act.input_nonzero @ fan_out(first).sum(dim=0)  # (T,)
+        ops["ac"] += int(per_step[act.input_binary].sum())
+        ops["mac"] += int(per_step[~act.input_binary].sum())
+        steps = act.input_nonzero.shape[0]
+        for w in network.hidden:
+            ops["dense"] += act.samples * steps * w.numel()
+        for spikes, w in zip(act.spikes[:-1], network.hidden[1:], strict=True):
+            ops["ac"] += int((spikes * fan_out(w)).sum())  # spikes are binary: accumulates
+        readout = int(act.feature_nonzero @ fan_out(network.readout.weight))
+        ops["ac" if act.features_binary else "mac"] += readout
+        ops["dense"] += act.samples * act.read_steps * network.readout.weight.numel()
+        n = act.samples
+        return {
+            "effective_acs": ops["ac"] / n,
+            "effective_macs": ops["mac"] / n,
+            "dense": ops["dense"] / n,
+        }
+
+
+class ActivationSparsity(Metric):
+    name = "activation_sparsity"
+
+    def compute(self, network: LIFNetwork, act: Activity) -> float:
+        spikes = sum(int(s.sum()) for s in act.spikes)
+        return (act.neuron_steps - spikes) / act.neuron_steps
+
+
+class MembraneUpdates(Metric):
+    name = "membrane_updates"
+
+    def compute(self, network: LIFNetwork, act: Activity) -> float:
+        return act.membrane_updates / act.samples
+
+
+def _connection_weights(network: LIFNetwork | GRUNetwork) -> list[torch.Tensor]:
+    if isinstance(network, GRUNetwork):
+        gru = network.gru
+        return [gru.weight_ih_l0, gru.weight_hh_l0, network.readout.weight]
+    return [*network.hidden, network.readout.weight]
+
+
+def static_metrics(network: LIFNetwork | GRUNetwork) -> dict[str, float | int]:
+    """Of the weights alone: non-zero parameters, LIF neurons with a non-zero outgoing weight,
+    and NeuroBench's connection sparsity (unrounded)."""
+    with torch.no_grad():
+        weights = _connection_weights(network)
+        zeros = sum(int((w == 0).sum()) for w in weights)
+        out = {
+            "parameters_nonzero": sum(int((p != 0).sum()) for p in network.parameters()),
+            "connection_sparsity": zeros / sum(w.numel() for w in weights),
+            "neurons_active": None,
+        }
+        if isinstance(network, LIFNetwork):
+            k = network.spec.branches
+            # a neuron's outgoing weights: the next layer of its branch, or the readout
+            readout = fan_out(network.readout.weight).reshape(k, -1)
+            nexts = [fan_out(w) for w in network.hidden[1:]] + [readout]
+            out["neurons_active"] = sum(int((f > 0).sum()) for f in nexts)
+    return out
+
+
+SPIKING_METRICS: tuple[Metric, ...] = (ActivationSparsity(), MembraneUpdates())
+
+
+def measure(network: LIFNetwork | GRUNetwork, inputs: torch.Tensor, split: str) -> dict:
+    """The run's `efficiency` entry: every figure per sample of `split`, whose inputs (as the
+    network saw them) are `inputs`."""
+    entry: dict = {"split": split, "definitions": DEFINITIONS, **static_metrics(network)}
+    names = (*SynapticOperations.names, *(m.name for m in SPIKING_METRICS))
+    if not isinstance(network, LIFNetwork):
+        return entry | dict.fromkeys(names)
+    with torch.no_grad():
+        act = probe(network, inputs)
+        entry |= SynapticOperations().compute(network, act)
+        entry |= {m.name: m.compute(network, act) for m in SPIKING_METRICS}
+    return entry
+
+
+def comparisons(recorded: dict | None, measured: dict) -> list[tuple[str, str, float, float]]:
+    """(split, figure, recorded, measured) for every number a run's efficiency entry holds;
+    none for a run made before it was measured (`rescore` and `verify` compare these)."""
+    if recorded is None:
+        return []
+    numbers = {k: v for k, v in recorded.items() if isinstance(v, (int, float))}
+    return [(recorded["split"], k, v, measured[k]) for k, v in numbers.items()]

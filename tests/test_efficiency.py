@@ -1,0 +1,213 @@
+"""The harness's efficiency metrics against NeuroBench 2.3.0 itself, on the same network.
+
+NeuroBench runs on the snntorch twin of the canonical network (baselines/sg_snntorch.py: one
+`snn.Leaky` per layer of each branch), with the whole set as one batch, so that its per-call
+choice between accumulates and multiply-accumulates is the harness's per-step choice over the
+split.  Weights are partly zero (pruned), so the non-zero fan-out counts.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from snnbench.cli import app
+from snnbench.efficiency import PROBE_BATCH, measure, probe
+from snnbench.models.gru import GRUNetwork, GRUSpec
+from snnbench.models.lif import LIFNetwork, LIFSpec
+from snnbench.results import validate_file
+
+neurobench = pytest.importorskip("neurobench", reason="NeuroBench 2.3.0 (make install) is needed")
+runner = CliRunner()
+
+
+def pruned_net(
+    features: str, every_step: bool, n_in: int = 5, seed: int = 0, beta: float = 0.9
+) -> LIFNetwork:
+    spec = LIFSpec(
+        n_in=n_in, n_out=3, depth=4, p_rec=24, p_last=16, branches=2, beta=beta,
+        features=features, every_step=every_step,
+    )  # fmt: skip
+    net = LIFNetwork(spec)
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for w in net.hidden:
+            w.copy_(torch.randn(w.shape, generator=g) * 1.5)
+            w.mul_(torch.rand(w.shape, generator=g) > 0.3)  # 30 % of the weights pruned
+        net.hidden[1][0, :, 3] = 0  # neuron 3 of layer 0, branch 0: no outgoing weight
+        net.readout.weight.copy_(torch.randn(net.readout.weight.shape, generator=g))
+        net.readout.weight[:, 5] = 0  # so is feature 5 of the last layer
+        net.readout.bias.copy_(torch.randn(3, generator=g))
+    return net
+
+
+def inputs(kind: str, n: int = 40, steps: int = 7, n_in: int = 5, seed: int = 1) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    if kind in ("binary", "sparse"):
+        rate = 0.4 if kind == "binary" else 0.1
+        return (torch.rand(n, steps, n_in, generator=g) < rate).float()
+    x = torch.rand(n, steps, n_in, generator=g) * 2
+    x[:, 2] = (x[:, 2] > 1).float()  # one step whose inputs are binary over the whole set
+    x[:, :, 0] = 0  # an input that never fires
+    return x
+
+
+def neurobench_figures(net: LIFNetwork, x: torch.Tensor) -> dict:
+    from neurobench.benchmarks import Benchmark
+    from neurobench.metrics.static import ConnectionSparsity, ParameterCount
+    from neurobench.metrics.workload import ActivationSparsity, MembraneUpdates, SynapticOperations
+    from neurobench.models import SNNTorchModel
+
+    from snnbench.baselines.sg_snntorch import SnntorchLIF
+
+    twin = SnntorchLIF.from_network(net)
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(x, torch.zeros(len(x))), batch_size=len(x)
+    )
+    model = SNNTorchModel(twin, custom_forward=True)
+    bench = Benchmark(
+        model,
+        loader,
+        [],
+        [],
+        [
+            [ParameterCount, ConnectionSparsity],
+            [SynapticOperations, ActivationSparsity, MembraneUpdates],
+        ],
+    )
+    return bench.run(quiet=True)
+
+
+CASES = [
+    ("spike", False, "binary"),
+    ("spike", True, "analog"),
+    ("membrane", False, "analog"),
+    ("membrane", True, "binary"),
+    ("analog", False, "binary"),
+    ("analog", True, "analog"),
+    # no leak and rare inputs: membranes that stay put without being zero, which NeuroBench
+    # does not count as updates
+    ("spike", True, "sparse", 1.0),
+]
+
+
+@pytest.mark.parametrize("features,every_step,kind,beta", [(*c, 0.9)[:4] for c in CASES])
+def test_matches_neurobench_on_the_snntorch_twin(features, every_step, kind, beta):
+    net, x = pruned_net(features, every_step, beta=beta), inputs(kind)
+    ours = measure(net, x, "test")
+    theirs = neurobench_figures(net, x)
+    ops = theirs["SynapticOperations"]
+    assert ours["effective_acs"] == ops["Effective_ACs"]
+    assert ours["effective_macs"] == ops["Effective_MACs"]
+    assert ours["dense"] == ops["Dense"]
+    assert ours["activation_sparsity"] == pytest.approx(theirs["ActivationSparsity"], abs=1e-12)
+    assert ours["membrane_updates"] == theirs["MembraneUpdates"]
+    assert round(ours["connection_sparsity"], 4) == theirs["ConnectionSparsity"]  # it rounds
+    assert ours["parameters_nonzero"] < theirs["ParameterCount"] == net.num_parameters
+    # the cases exercise what they are named for: both kinds of operations, and activity
+    assert ours["effective_acs"] > 0 and 0 < ours["activation_sparsity"] < 1
+    assert (ours["effective_macs"] > 0) == (kind == "analog" or features == "analog")
+
+
+def test_static_figures_by_hand():
+    net = pruned_net("spike", False)
+    ours = measure(net, inputs("binary"), "test")
+    assert ours["parameters_nonzero"] == sum(int((p != 0).sum()) for p in net.parameters())
+    # 2 branches x (12 + 12 + 8) neurons, less the two without an outgoing weight
+    assert net.spec.num_neurons == 64 and ours["neurons_active"] == 62
+
+
+def test_probe_counts_the_spikes_that_were_scored():
+    """The probe's spikes are the scorers': the fast path's count (sequence tasks) and the
+    step API's (autoregressive tasks)."""
+    net, x = pruned_net("spike", True), inputs("analog", n=50)
+    act = probe(net, x)
+    assert sum(int(s.sum()) for s in act.spikes) == int(net.run(x).spikes.sum()) > 0
+
+
+def test_tallies_do_not_depend_on_the_batch():
+    net, x = pruned_net("membrane", True), inputs("analog", n=30)
+    one = measure(net, x, "test")
+    assert PROBE_BATCH > 30
+    act = probe(net, x, batch=7)
+    whole = probe(net, x)
+    assert act.membrane_updates == whole.membrane_updates
+    assert all(torch.equal(a, b) for a, b in zip(act.spikes, whole.spikes, strict=True))
+    assert torch.equal(act.feature_nonzero, whole.feature_nonzero)
+    assert one == measure(net, x, "test")
+
+
+def test_silent_network_does_nothing_but_update_at_the_first_step():
+    net = pruned_net("spike", False)
+    with torch.no_grad():
+        for w in net.hidden:
+            w.zero_()
+    x = inputs("binary")
+    ours = measure(net, x, "test")
+    assert ours["effective_acs"] == ours["effective_macs"] == 0
+    assert ours["activation_sparsity"] == 1.0
+    assert ours["membrane_updates"] == net.spec.num_neurons  # the first step only
+    # the weights decide, not the activity: only the last layer has outgoing (readout) weights
+    assert ours["neurons_active"] == net.spec.p_last - 1
+
+
+def test_gru_has_static_figures_only():
+    net = GRUNetwork(GRUSpec(n_in=4, n_out=2, hidden=8))
+    ours = measure(net, torch.rand(5, 3, 4), "test")
+    assert ours["parameters_nonzero"] == net.num_parameters
+    assert ours["effective_acs"] is None and ours["membrane_updates"] is None
+    assert ours["neurons_active"] is None
+
+
+@pytest.fixture(scope="module")
+def evaluated(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("efficiency") / "results"
+    args = ["evaluate", "--method", "recon", "--task", "add-b2", "--preset", "quick"]
+    result = runner.invoke(app, [*args, "--seeds", "0", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out / "recon" / "add-b2"
+
+
+def tampered(record_path: Path, tmp_path: Path, **figures) -> Path:
+    """A copy of the record (and its network) with efficiency figures changed."""
+    folder = tmp_path / "recon" / "add-b2"
+    folder.mkdir(parents=True)
+    shutil.copy(record_path.with_suffix(".safetensors"), folder / "seed-0.safetensors")
+    doc = json.loads(record_path.read_text())
+    doc["run"]["efficiency"].update(figures)
+    (folder / "seed-0.json").write_text(json.dumps(doc))
+    return folder / "seed-0.json"
+
+
+def test_evaluate_records_efficiency_that_rescores_exactly(evaluated):
+    """On an autoregressive task (inputs with the network's carries fed back)."""
+    run = json.loads((evaluated / "seed-0.json").read_text())["run"]
+    entry = run["efficiency"]
+    assert entry["split"] == "test" and entry["definitions"] == "neurobench-2.3.0"
+    assert 0 < entry["effective_acs"] < entry["dense"] and entry["effective_macs"] == 0
+    assert entry["activation_sparsity"] == pytest.approx(1 - run["spikes"]["per_neuron_per_step"])
+    summary = json.loads(evaluated.with_suffix(".json").read_text())["summary"]
+    assert summary["efficiency"]["effective_acs"]["mean"] == entry["effective_acs"]
+    result = runner.invoke(app, ["rescore", str(evaluated / "seed-0.json")])
+    assert result.exit_code == 0 and "rescored exactly" in result.output, result.output
+
+
+def test_impossible_efficiency_is_refused_and_a_changed_one_does_not_rescore(evaluated, tmp_path):
+    record = evaluated / "seed-0.json"
+    cases = {
+        "beyond": {"effective_acs": 1e12},
+        "sparsity": {"activation_sparsity": 0.999},
+        "gru-like": {"membrane_updates": None},
+    }
+    for name, figures in cases.items():
+        problems = validate_file(tampered(record, tmp_path / name, **figures))
+        assert any("efficiency" in p.field for p in problems), (name, problems)
+    plausible = tampered(record, tmp_path / "plausible", membrane_updates=1.0)
+    assert validate_file(plausible) == []
+    result = runner.invoke(app, ["rescore", str(plausible)])
+    assert result.exit_code != 0 and "membrane_updates" in result.output, result.output
