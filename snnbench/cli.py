@@ -4,6 +4,7 @@ files, build and serve the leaderboard site."""
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Optional
@@ -213,25 +214,56 @@ def evaluate(
     still missing.  A failed job is reported with its log and does not stop the others (exit
     code 1 at the end).
     """
+    from snnbench.jobs import Settings, worker_pool
+
+    per_job = threads or (None if jobs == 1 else max(1, (os.cpu_count() or 1) // jobs))
+    # The workers start now, so that their imports (torch, the methods) overlap the checks;
+    # any exit before the jobs run stops them.
+    try:
+        with worker_pool(jobs if executor == "local" else 1, per_job) as pool:
+            inputs = checked_inputs(
+                method, task, seeds, preset, out, data_dir, settings, stale,
+                (executor, executor_opt or [], executor_profile, jobs, threads, detach),
+            )  # fmt: skip
+            done = recorded_seeds(inputs, preset, out, data_dir, force, stale)
+            run_jobs(inputs, done, Settings(preset, out, data_dir, inputs.overrides, per_job),
+                     executor, detach, pool)  # fmt: skip
+    except KeyboardInterrupt:
+        err.print(f"interrupted: finished seeds are saved under {out}; rerun to resume")
+        raise typer.Exit(130) from None
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """evaluate's options, checked: seeds, --set overrides, tasks, methods, Slurm profile."""
+
+    seeds: list[int]
+    overrides: dict
+    tasks: list
+    methods: list[str]
+    profile: dict | None
+
+
+def checked_inputs(
+    method, task, seeds, preset, out, data_dir, settings, stale, executor_args
+) -> Inputs:
+    """Every input checked before any work: exit 2 (usage) or 1 (other) with one line."""
     from snnbench.config import parse_setting
-    from snnbench.jobs import Settings, expand, resolve_methods
+    from snnbench.jobs import resolve_methods
     from snnbench.tasks import resolve_tasks
 
     try:
         seed_list = parse_seeds(seeds)
         overrides = dict(parse_setting(text) for text in settings or [])
         chosen = resolve_tasks(task)
-        for t in chosen:  # missing data is reported before torch and the methods are imported
+        for t in chosen:  # missing data is reported before the methods are imported
             if t.check_data is not None:
                 t.check_data(data_dir)
         method_list = resolve_methods(method)
-        profile = check_executor(
-            executor, executor_opt or [], executor_profile, jobs, threads, detach
-        )
+        profile = check_executor(*executor_args)
         if stale not in STALE_CHOICES:
             raise UsageError(f"--stale {stale!r}: choose {', '.join(STALE_CHOICES)}")
-        from snnbench.evaluate import check_output_folder, plan, prepare
-        from snnbench.results import ResultStore
+        from snnbench.evaluate import check_output_folder, plan
 
         for m in method_list:
             for t in chosen:
@@ -241,14 +273,28 @@ def evaluate(
         fail(str(exc), 2)
     except SnnbenchError as exc:
         fail(str(exc))
-    try:  # what is already recorded, refused now if it cannot be resumed
+    return Inputs(seed_list, overrides, chosen, method_list, profile)
+
+
+def recorded_seeds(
+    inputs: Inputs, preset: str, out: Path, data_dir, force: bool, stale: str
+) -> dict[tuple[str, str], set[int]]:
+    """(method, task) -> seeds already recorded; refused now if they cannot be resumed, or
+    cleared (--force, --stale rerun); stale pairs skipped with --stale skip are left out."""
+    from snnbench.evaluate import prepare
+    from snnbench.results import ResultStore
+
+    def finished(m: str, t) -> set[int]:
+        return prepare(m, t, preset, out, data_dir, inputs.overrides).finished
+
+    try:
         done, skipped = {}, []
-        for m in method_list:
-            for t in chosen:
+        for m in inputs.methods:
+            for t in inputs.tasks:
                 if force:
                     ResultStore(out, m, t.id).clear()
                 try:
-                    done[(m, t.id)] = prepare(m, t, preset, out, data_dir, overrides).finished
+                    done[(m, t.id)] = finished(m, t)
                 except StaleResultsError:
                     if stale == "refuse":
                         raise
@@ -257,34 +303,33 @@ def evaluate(
                         continue
                     err.print(f"replacing the stale results of {m} on {t.id}", highlight=False)
                     ResultStore(out, m, t.id).clear()
-                    done[(m, t.id)] = prepare(m, t, preset, out, data_dir, overrides).finished
+                    done[(m, t.id)] = finished(m, t)
     except SnnbenchError as exc:
         fail(str(exc))
     if skipped:
         err.print(f"skipped (stale results left as they are): {', '.join(skipped)}")
-    per_job = threads or (None if jobs == 1 else max(1, (os.cpu_count() or 1) // jobs))
-    config = Settings(preset, out, data_dir, overrides, per_job)
-    grid = [
-        j
-        for j in expand(method_list, [t.id for t in chosen], seed_list)
-        if (j.method, j.task) in done
-    ]
-    pending = [j for j in grid if j.seed not in done[(j.method, j.task)]]
+    return done
+
+
+def run_jobs(inputs: Inputs, done: dict, config, executor: str, detach: bool, pool) -> None:
+    """The pending jobs of the grid: in this process, on the worker pool, or on Slurm."""
+    from snnbench.jobs import expand
     from snnbench.runners import run_in_workers, run_on_slurm, run_serially
 
-    try:
-        if executor == "slurm":
-            failures = run_on_slurm(pending, grid, config, profile, detach)
-            if detach:
-                return
-        elif jobs == 1:
-            failures = run_serially(pending, grid, done, config)
-        else:
-            failures = run_in_workers(pending, grid, done, config, jobs)
-    except KeyboardInterrupt:
-        err.print(f"interrupted: finished seeds are saved under {out}; rerun to resume")
-        raise typer.Exit(130) from None
-    print_summary(method_list, [t.id for t in chosen], out)
+    task_ids = [t.id for t in inputs.tasks]
+    grid = [
+        j for j in expand(inputs.methods, task_ids, inputs.seeds) if (j.method, j.task) in done
+    ]
+    pending = [j for j in grid if j.seed not in done[(j.method, j.task)]]
+    if executor == "slurm":
+        failures = run_on_slurm(pending, grid, config, inputs.profile, detach)
+        if detach:
+            return
+    elif pool is None:
+        failures = run_serially(pending, grid, done, config)
+    else:
+        failures = run_in_workers(pending, grid, done, config, pool)
+    print_summary(inputs.methods, task_ids, out=config.out)
     if failures:
         report_failures(failures)
         fail(f"{len(failures)} failure(s) among {len(pending)} job(s); finished seeds are saved")

@@ -138,6 +138,52 @@ def pin_thread_env(threads: int | None) -> None:
         os.environ["NUMBA_NUM_THREADS"] = str(threads)
 
 
+def start_worker(threads: int | None) -> None:
+    """A worker's start: threads pinned, then what every job imports (torch, the models, the
+    harness, the registered methods), so that this happens while the parent checks its inputs
+    rather than after."""
+    pin_thread_env(threads)
+    import snnbench.harness  # noqa: F401
+    import snnbench.methods  # noqa: F401
+
+
+@contextlib.contextmanager
+def worker_pool(workers: int, threads: int | None) -> Iterator[futures.Executor | None]:
+    """`workers` spawned processes (each imports torch afresh, pinned), started at once: one
+    no-op call per worker makes the pool spawn them all now.  None when workers is 1 (jobs
+    run in this process).  Leaving the block normally waits for the workers; leaving it by an
+    exception (bad input, Ctrl-C, or SIGTERM, raised as Ctrl-C while the pool lives)
+    terminates them."""
+    if workers < 2:
+        yield None
+        return
+    pool = futures.ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=start_worker,
+        initargs=(threads,),
+    )
+    for _ in range(workers):
+        pool.submit(int)
+    try:
+        with terminate_as_interrupt():
+            yield pool
+    except BaseException:
+        stop_workers(pool)
+        raise
+    pool.shutdown(wait=True)
+
+
+def stop_workers(pool: futures.ProcessPoolExecutor) -> None:
+    """Cancel what has not started and terminate the workers at once."""
+    workers_now = list((pool._processes or {}).values())  # before shutdown forgets them
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in workers_now:
+        process.terminate()
+    for process in workers_now:
+        process.join(timeout=10)
+
+
 def _run_logged(job: Job, settings: Settings) -> tuple[float, float, str | None]:
     """In a worker: run the job with its output in its log file.  Returns (train + eval
     seconds, the job's wall seconds, None) or (0, wall, the error's first line): never raises,
@@ -195,26 +241,18 @@ def terminate_as_interrupt() -> Iterator[None]:
 def run_parallel(
     jobs: list[Job],
     settings: Settings,
-    workers: int,
+    pool: futures.Executor,
     on_event: Callable[[str, Job, Outcome | None], None] = lambda e, j, o: None,
 ) -> list[Outcome]:
-    """Run jobs in `workers` processes (spawned: each imports torch afresh, pinned).
+    """Run jobs on a pool of `worker_pool`'s processes.
 
     A failing job is reported with its log path and the others go on; Ctrl-C (or SIGTERM)
     cancels the jobs not started, stops the workers and raises KeyboardInterrupt (finished
     seeds are already recorded).
     """
-    with terminate_as_interrupt():
-        return _run_pool(jobs, settings, workers, on_event)
-
-
-def _run_pool(jobs, settings, workers, on_event) -> list[Outcome]:
     (settings.out / "logs").mkdir(parents=True, exist_ok=True)  # jobs.jsonl, even if no job starts
-    context = multiprocessing.get_context("spawn")
+    workers = pool._max_workers
     outcomes: list[Outcome] = []
-    pool = futures.ProcessPoolExecutor(
-        workers, mp_context=context, initializer=pin_thread_env, initargs=(settings.threads,)
-    )
     try:
         running = {pool.submit(_run_logged, job, settings): job for job in jobs}
         for job in jobs[:workers]:
@@ -235,12 +273,6 @@ def _run_pool(jobs, settings, workers, on_event) -> list[Outcome]:
             if queued:
                 on_event("started", queued.pop(0), None)
     except KeyboardInterrupt:
-        workers_now = list((pool._processes or {}).values())  # before shutdown forgets them
-        pool.shutdown(wait=False, cancel_futures=True)
-        for process in workers_now:
-            process.terminate()
-        for process in workers_now:
-            process.join(timeout=10)
+        stop_workers(pool)
         raise
-    pool.shutdown(wait=True)
     return outcomes

@@ -66,10 +66,12 @@ def run_serially(pending: list[Job], grid: list[Job], done: dict, config: Settin
 
 
 def run_in_workers(
-    pending: list[Job], grid: list[Job], done: dict, config: Settings, workers: int
+    pending: list[Job], grid: list[Job], done: dict, config: Settings, pool
 ) -> list[str]:
-    """Jobs in worker processes, with a live table of the whole grid."""
+    """Jobs on a `jobs.worker_pool`, with a live table of the whole grid."""
     from snnbench.jobs import run_parallel
+
+    workers = pool._max_workers
 
     state = {job: "done" if job.seed in done[(job.method, job.task)] else "queued" for job in grid}
     seconds: list[float] = []
@@ -82,7 +84,7 @@ def run_in_workers(
                 seconds.append(outcome.own_seconds)
             live.update(grid_table(grid, state, title, time_left(state, seconds, workers)))
 
-        outcomes = run_parallel(pending, config, workers, event)
+        outcomes = run_parallel(pending, config, pool, event)
     return [f"{o.job.name}: {o.error}" for o in outcomes if o.error]
 
 

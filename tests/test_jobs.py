@@ -11,7 +11,7 @@ from grid_runs import GRID, runs
 from typer.testing import CliRunner
 
 from snnbench.cli import app
-from snnbench.jobs import Job, Settings, expand, resolve_methods, run_parallel
+from snnbench.jobs import Job, Settings, expand, resolve_methods, run_parallel, worker_pool
 from snnbench.results import validate_file
 
 runner = CliRunner()
@@ -40,9 +40,9 @@ def test_a_failing_job_is_reported_with_its_log_and_the_others_finish(tmp_path):
     settings = Settings("quick", tmp_path, None, {}, 1)
     jobs = [Job("no-such-method", "first-last-xor-t6", 0), Job("recon", "first-last-xor-t6", 0)]
     events = []
-    outcomes = {
-        o.job: o for o in run_parallel(jobs, settings, 2, lambda e, j, o: events.append((e, j)))
-    }
+    with worker_pool(2, 1) as pool:
+        done = run_parallel(jobs, settings, pool, lambda e, j, o: events.append((e, j)))
+    outcomes = {o.job: o for o in done}
     failed = outcomes[jobs[0]]
     assert (
         failed.error
@@ -150,3 +150,14 @@ def test_stale_results_are_refused_skipped_or_rerun_as_asked(tmp_path):
     assert rerun.exit_code == 0, rerun.output
     assert json.loads(summary.read_text())["method"]["config"]["tol"] == 1e-5
     assert runner.invoke(app, [*changed, "--stale", "maybe"]).exit_code == 2
+
+
+def test_bad_input_with_workers_started_exits_2_and_leaves_none_behind(tmp_path):
+    """--jobs 2 starts its workers before checking the input (their imports overlap the
+    checks); an input refused then stops them."""
+    import multiprocessing
+
+    args = ["evaluate", "--method", "recon", "--task", "first-last-xor-t6", "--jobs", "2"]
+    result = runner.invoke(app, [*args, "--seeds", "x", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "--seeds" in result.output
+    assert multiprocessing.active_children() == []
