@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +20,7 @@ from snnbench.leaderboard.pages import UnsafeNameError, http_links, inside, page
 from snnbench.results import escapes_folder
 
 runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -247,7 +249,8 @@ def test_the_ann_reference_is_marked_and_shows_no_spike_count(tmp_path: Path):
     )  # only SNNs are ranked
     index = (site / "index.html").read_text()
     leader = index.split('href="tasks/first-last-xor-t6.html"', 1)[1].split("</tr>", 1)[0]
-    assert "recon" in leader and "some-ann" not in leader
+    # one ranked SNN beside the reference: no leader (first of one means nothing)
+    assert "no leader" in leader and "some-ann" not in leader
 
 
 def test_scores_of_an_older_method_version_are_flagged(tmp_path: Path):
@@ -296,3 +299,37 @@ def test_a_failed_build_leaves_the_previous_site(tmp_path):
     assert [
         p.name for p in tmp_path.iterdir() if p.name.startswith(".")
     ] == []  # no temp folders left
+
+
+def test_the_index_lists_every_method_tied_for_first(tmp_path: Path):
+    """The committed first-last-xor-t6 files: five SNN methods at 100.0 +- 0.0 (and the GRU
+    reference, unranked) share first place, and the index names all five."""
+    results = tmp_path / "results"
+    tied = ["admm", "recon", "recon-sg", "reservoir", "sg-recon"]
+    for method in [*tied, "gru"]:
+        (results / method).mkdir(parents=True)
+        source = ROOT / "leaderboard" / "results" / method / "first-last-xor-t6.json"
+        shutil.copy(source, results / method / source.name)
+    site = build_site(results, tmp_path / "site")
+    rows = rows_of((site / "tasks" / "first-last-xor-t6.html").read_text(), "test")
+    assert sorted(r[0] for r in rows) == ["1"] * 5 + ["ref"]
+    index = (site / "index.html").read_text()
+    row = index.split('href="tasks/first-last-xor-t6.html"', 1)[1].split("</tr>", 1)[0]
+    assert all(f'methods/{m}.html"' in row for m in tied) and "gru" not in row
+    assert "tied" in row and "Welch" in index
+
+
+def test_a_parameter_budget_far_from_the_median_is_flagged():
+    base = dict(
+        task="t", split="test", primary_metric="accuracy", metric="accuracy", preset="paper",
+        spiking=True, method_version="1", spikes_per_sample=0.0, synops_per_sample=None,
+        train_seconds=0.0, std=0.0, group="v1-x", n=3,
+    )  # fmt: skip
+    frame = pd.DataFrame(
+        [
+            {**base, "method": m, "slug": m, "mean": mean, "params": params}
+            for m, mean, params in [("a", 0.9, 16e3), ("b", 0.8, 503e3), ("c", 0.7, 500e3)]
+        ]
+    )
+    table = ranking(frame, "t", "v1-x", "test").set_index("method")
+    assert table.budget_ratio["a"] < 0.5 and 0.5 <= table.budget_ratio["b"] <= 2

@@ -17,6 +17,7 @@ import pandas as pd
 
 from snnbench.errors import SnnbenchError
 from snnbench.leaderboard.pages import http_links, page_slug
+from snnbench.leaderboard.ranks import SeedStats, shared_ranks
 from snnbench.results import Problem, ResultFile, load_result, result_files, validate_file
 
 MIN_SEEDS = 3  # fewer seeds than this are marked on every page
@@ -159,9 +160,10 @@ def collect(results_dir: str | Path, data_dir: str | None = None) -> Collection:
 def ranking(scores: pd.DataFrame, task: str, group: str, split: str) -> pd.DataFrame:
     """One row per method on one split of one task version: all metrics, ranked by the primary.
 
-    Ties share a rank ("min" method); methods with fewer than MIN_SEEDS seeds are flagged.
-    Only spiking methods are ranked: a non-spiking reference (the GRU) is listed in score order
-    with rank 0, shown as "ref", and never pushes an SNN method down.
+    Methods whose seed scores cannot be told apart share a rank (ranks.py states the rule);
+    methods with fewer than MIN_SEEDS seeds are flagged.  Only spiking methods are ranked: a
+    non-spiking reference (the GRU) is listed in score order with rank 0, shown as "ref", and
+    never pushes an SNN method down.
     """
     part = scores[(scores.task == task) & (scores.group == group) & (scores.split == split)]
     primary = part.primary_metric.iloc[0]
@@ -183,8 +185,18 @@ def ranking(scores: pd.DataFrame, task: str, group: str, split: str) -> pd.DataF
     synops = part.groupby(["method", "preset"]).synops_per_sample.first()
     table = table.reset_index().join(synops, on=["method", "preset"])
     table = table.sort_values(f"{primary}_mean", ascending=False, kind="stable")
-    ranks = table[f"{primary}_mean"].where(table.spiking).rank(ascending=False, method="min")
-    table["rank"] = ranks.fillna(0).astype(int)
+    spiking = table[table.spiking.astype(bool)]
+    stats = [
+        SeedStats(m, sd, int(n))
+        for m, sd, n in zip(
+            spiking[f"{primary}_mean"], spiking[f"{primary}_std"], spiking[f"{primary}_n"],
+            strict=True,
+        )
+    ]  # fmt: skip
+    table["rank"] = 0
+    table.loc[spiking.index, "rank"] = shared_ranks(stats)
+    # a parameter budget far from the board's median is flagged: sizes are not matched
+    table["budget_ratio"] = table.params / table.params.median()
     table["seeds"] = table[f"{primary}_n"].astype(int)
     table["few_seeds"] = table.seeds < MIN_SEEDS
     return table.reset_index(drop=True)

@@ -31,6 +31,7 @@ from snnbench.leaderboard import plots
 from snnbench.leaderboard.collect import MIN_SEEDS, Collection, collect, ranking
 from snnbench.leaderboard.downloads import ARCHIVE, write_networks_archive
 from snnbench.leaderboard.pages import inside, page_slug
+from snnbench.leaderboard.ranks import RULE as RANK_RULE
 from snnbench.tasks import TASKS, Task, families
 
 
@@ -94,16 +95,18 @@ def task_sections(collection: Collection, task_id: str) -> list[dict]:
     return sections
 
 
-def leader_on_test(collection: Collection, task: Task, part: pd.DataFrame) -> dict | None:
-    """The rank-1 method on the test split of the current version (references are unranked)."""
+def leaders_on_test(collection: Collection, task: Task, part: pd.DataFrame) -> list[dict]:
+    """Every method tied for first on the test split of the current version (ranks.py);
+    none on a board with fewer than two ranked methods, where first means nothing.
+    References are unranked."""
     if "test" not in set(part.split):
-        return None
+        return []
     ranked = ranking(collection.scores, task.id, part.group.iloc[0], "test")
+    if (ranked["rank"] > 0).sum() < 2:
+        return []
     first = ranked[ranked["rank"] == 1]
-    if first.empty:
-        return None
-    top = first.iloc[0]
-    return {"method": top.method, "slug": top.slug, "score": top[f"{task.primary_metric}_mean"]}
+    metric = f"{task.primary_metric}_mean"
+    return [{"method": r.method, "slug": r.slug, "score": r[metric]} for _, r in first.iterrows()]
 
 
 def index_families(collection: Collection) -> list[dict]:
@@ -118,7 +121,7 @@ def index_families(collection: Collection) -> list[dict]:
                 {
                     "task": task,
                     "methods": part.method.nunique(),
-                    "leader": leader_on_test(collection, task, part),
+                    "leaders": leaders_on_test(collection, task, part),
                 }
             )
         out.append({"name": family, "tasks": rows})
@@ -194,7 +197,7 @@ def write_site(collection: Collection, out: Path, networks: int = 0) -> None:
 
     def write(relative: str, template: str, root: str, **context) -> None:
         html = env.get_template(template).render(
-            root=root, footer=footer, min_seeds=MIN_SEEDS, **context
+            root=root, footer=footer, min_seeds=MIN_SEEDS, rank_rule=RANK_RULE, **context
         )
         inside(out, relative).write_text(html)
 
