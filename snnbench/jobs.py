@@ -18,6 +18,7 @@ import json
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -138,13 +139,26 @@ def pin_thread_env(threads: int | None) -> None:
         os.environ["NUMBA_NUM_THREADS"] = str(threads)
 
 
-def start_worker(threads: int | None) -> None:
-    """A worker's start: threads pinned, then what every job imports (torch, the models, the
-    harness, the registered methods), so that this happens while the parent checks its inputs
-    rather than after."""
+def start_worker(threads: int | None, parent: int) -> None:
+    """A worker's start: bound to its parent's life, threads pinned, then what every job
+    imports (torch, the models, the harness, the registered methods), so that this happens
+    while the parent checks its inputs rather than after."""
+    die_with_parent(parent)
     pin_thread_env(threads)
     import snnbench.harness  # noqa: F401
     import snnbench.methods  # noqa: F401
+
+
+def die_with_parent(parent: int) -> None:
+    """SIGTERM this process when its parent dies, however it dies (SIGKILL included): a
+    worker holds both ends of the pool's queues, so it would otherwise wait forever (Linux's
+    PR_SET_PDEATHSIG; elsewhere nothing is set)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
 
 
 @contextlib.contextmanager
@@ -161,7 +175,7 @@ def worker_pool(workers: int, threads: int | None) -> Iterator[futures.Executor 
         workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=start_worker,
-        initargs=(threads,),
+        initargs=(threads, os.getpid()),
     )
     for _ in range(workers):
         pool.submit(int)

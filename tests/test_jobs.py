@@ -72,36 +72,18 @@ def test_methods_and_tasks_expand_into_jobs():
     assert result.exit_code == 2 and "names no method" in result.output
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
-def test_ctrl_c_or_sigterm_stops_every_worker(tmp_path, signal_name):
-    """SIGINT (Ctrl-C) or SIGTERM (kill) to the parent: exit 130, and the worker processes it
-    started are stopped at once, not orphaned (their seeds in training are not recorded;
-    finished seeds would be, as records)."""
-    import os
+def start_grid(out: Path):
+    """A paper-preset `evaluate --jobs 2` in a subprocess, and its worker pids once both run."""
     import signal
     import subprocess
     import sys
     import time
 
     command = [
-        sys.executable,
-        "-m",
-        "snnbench.cli",
-        "evaluate",
-        "--method",
-        "sg",
-        "--task",
-        "first-last-xor-t6",
-        "--seeds",
-        "0,1",
-        "--preset",
-        "paper",
-        "--out",
-        str(tmp_path),
-        "--jobs",
-        "2",
-    ]
+        sys.executable, "-m", "snnbench.cli", "evaluate", "--method", "sg",
+        "--task", "first-last-xor-t6", "--seeds", "0,1", "--preset", "paper",
+        "--out", str(out), "--jobs", "2",
+    ]  # fmt: skip
     proc = subprocess.Popen(
         command,
         stdout=subprocess.DEVNULL,
@@ -112,25 +94,61 @@ def test_ctrl_c_or_sigterm_stops_every_worker(tmp_path, signal_name):
     )
     children: set[int] = set()
     deadline = time.time() + 120
-    while len(children) < 2 and time.time() < deadline and proc.poll() is None:
+    while len(children) < 3 and time.time() < deadline and proc.poll() is None:
         for task in Path(f"/proc/{proc.pid}/task").glob("*/children"):
             children |= {int(pid) for pid in task.read_text().split()}
         time.sleep(0.2)
     time.sleep(3)  # the workers import torch and start training
-    proc.send_signal(getattr(signal, signal_name))
-    assert proc.wait(timeout=60) == 130
-    time.sleep(1)
+    return proc, children
+
+
+def still_running(pids: set[int]) -> list[int]:
+    """The pids that are alive (not gone, not zombies); SIGKILLed so a failure leaves none."""
+    import os
+    import signal
+
     alive = [
         pid
-        for pid in children
+        for pid in pids
         if Path(f"/proc/{pid}/status").exists()
         and "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
     ]
-    for pid in alive:  # a failure must not leave them running
+    for pid in alive:
         os.kill(pid, signal.SIGKILL)
+    return alive
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
+def test_ctrl_c_or_sigterm_stops_every_worker(tmp_path, signal_name):
+    """SIGINT (Ctrl-C) or SIGTERM (kill) to the parent: exit 130, and the worker processes it
+    started are stopped at once, not orphaned (their seeds in training are not recorded;
+    finished seeds would be, as records)."""
+    import signal
+    import time
+
+    proc, children = start_grid(tmp_path)
+    proc.send_signal(getattr(signal, signal_name))
+    code = proc.wait(timeout=60)
+    time.sleep(1)
+    alive = still_running(children)
+    assert code == 130
     assert children and alive == [], f"workers {alive} outlived {signal_name}"
     # stopped, not left to finish: the seeds in training when Ctrl-C came are not recorded
     assert not list(tmp_path.glob("sg/*/seed-*.json"))
+
+
+@pytest.mark.slow
+def test_workers_die_with_a_killed_parent(tmp_path):
+    """SIGKILL gives the parent no chance to stop its workers: they go by themselves."""
+    import time
+
+    proc, children = start_grid(tmp_path)
+    proc.kill()
+    proc.wait(timeout=60)
+    time.sleep(3)
+    alive = still_running(children)
+    assert len(children) >= 2 and alive == [], f"workers {alive} outlived their parent"
 
 
 def test_stale_results_are_refused_skipped_or_rerun_as_asked(tmp_path):
