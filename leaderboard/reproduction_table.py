@@ -1,5 +1,6 @@
 """Print the reproduction table (docs/reproduction.md) from the result files, beside the
-published numbers of tasks.md, so that no number in the docs is copied by hand.
+published numbers the tasks carry (Task.published, from tasks.md), so that no number in the
+docs is copied by hand.
 
     python leaderboard/reproduction_table.py [--results leaderboard/results] [--methods a,b]
                                              [--splits test,ood-10x] [--update docs/reproduction.md]
@@ -16,22 +17,15 @@ from pathlib import Path
 import pandas as pd
 
 from snnbench.results import load_result, result_files
+from snnbench.tasks import TASKS
 
-# Best published test numbers (recon paper, via tasks.md): task -> split -> percent.
-PUBLISHED = {
-    "first-last-xor": {"test": 100.0},
-    "add-b3": {"test": 36.6, "ood-2x": 31.4, "ood-5x": 30.7, "ood-10x": 31.0},
-    "add-b5": {"test": 23.0, "ood-2x": 18.8, "ood-5x": 17.3, "ood-10x": 17.2},
-    "smnist": {"test": 92.5},
-}
 METHODS = ["recon", "sg-recon", "recon-sg", "sg", "reservoir"]
 
 
 def published(task: str, split: str) -> float | None:
-    for key in (task, task.rsplit("-t", 1)[0], "smnist" if "smnist" in task else ""):
-        if key in PUBLISHED and split in PUBLISHED[key]:
-            return PUBLISHED[key][split]
-    return None
+    """The task's published number for the split, in percent (Task.published)."""
+    value = TASKS[task].published.get(split) if task in TASKS else None
+    return None if value is None else 100 * value
 
 
 def rows(results: Path) -> pd.DataFrame:

@@ -333,3 +333,14 @@ def test_a_parameter_budget_far_from_the_median_is_flagged():
     )
     table = ranking(frame, "t", "v1-x", "test").set_index("method")
     assert table.budget_ratio["a"] < 0.5 and 0.5 <= table.budget_ratio["b"] <= 2
+
+
+def test_published_numbers_are_shown_beside_ours_and_never_ranked(site: Path, tmp_path: Path):
+    html = (site / "tasks" / "first-last-xor-t8.html").read_text()
+    test_table = html.split('data-split="test"', 1)[1].split("</table>", 1)[0]
+    body, foot = test_table.split("<tfoot>", 1)
+    assert "reported in the paper" in foot and "100.0" in foot and "recon paper" in foot
+    assert "reported in the paper" not in body  # not a ranked row
+    write(tmp_path / "results", committed("sg", "add-b2"))  # base 2: nothing published
+    other = build_site(tmp_path / "results", tmp_path / "site")
+    assert "reported in the paper" not in (other / "tasks" / "add-b2.html").read_text()

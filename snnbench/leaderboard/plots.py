@@ -27,14 +27,25 @@ def to_svg(fig) -> str:
 
 
 def line_plot(
-    series: dict[str, pd.DataFrame], xlabel: str, ylabel: str, title: str, chance: float | None
+    series: dict[str, pd.DataFrame],
+    xlabel: str,
+    ylabel: str,
+    title: str,
+    chance: float | None,
+    published: dict[float, float] | None = None,
 ) -> str:
-    """One line per method: columns x, mean, std."""
+    """One line per method: columns x, mean, std; `published` (x -> score) as markers."""
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
     for name, frame in sorted(series.items()):
         frame = frame.sort_values("x")
         ax.errorbar(
             frame.x, 100 * frame["mean"], yerr=100 * frame["std"], marker="o", capsize=3, label=name
+        )
+    if published:
+        xs = sorted(published)
+        ys = [100 * published[x] for x in xs]
+        ax.scatter(
+            xs, ys, marker="*", s=120, color="black", zorder=5, label="reported in the paper"
         )
     if chance is not None:
         ax.axhline(100 * chance, color="grey", linestyle=":", linewidth=1, label="chance")
@@ -65,12 +76,14 @@ def split_length_svg(scores: pd.DataFrame, task: Task, group: str) -> str | None
         return None
     part = part.assign(x=part.split.map(task.length))
     series = {name: frame for name, frame in part.groupby("method")}
+    current = part.version.iloc[0] == task.version
     return line_plot(
         series,
         f"sequence length T ({task.steps} = in distribution)",
         f"{task.primary_metric} (%)",
         f"{task.id}: length generalisation",
         chance_level(task),
+        {task.length(s): v for s, v in task.published.items() if s in splits} if current else None,
     )
 
 
@@ -96,4 +109,5 @@ def family_length_svg(scores: pd.DataFrame, family: str) -> str | None:
         f"test {metric} (%)",
         f"{family}: {metric} against T",
         chance_level(tasks[0]),
+        {t.steps: t.published["test"] for t in tasks if "test" in t.published},
     )

@@ -78,15 +78,21 @@ def task_sections(collection: Collection, task_id: str) -> list[dict]:
         metrics = list(dict.fromkeys(part.metric))
         primary = part.primary_metric.iloc[0]
         metrics.remove(primary)
+        is_current = part.version.iloc[0] == current
         tables = [
-            {"split": s, "rows": ranking(collection.scores, task_id, group, s).to_dict("records")}
+            {
+                "split": s,
+                "rows": ranking(collection.scores, task_id, group, s).to_dict("records"),
+                # the paper's number is for the current task definition only
+                "published": TASKS[task_id].published.get(s) if is_current else None,
+            }
             for s in splits
         ]
         sections.append(
             {
                 "group": group,
                 "version": part.version.iloc[0],
-                "current": part.version.iloc[0] == current,
+                "current": is_current,
                 "primary": primary,
                 "metrics": metrics,
                 "tables": tables,

@@ -109,6 +109,11 @@ class TaskInfo:
         return sum(c for _, c in self.heads)
 
 
+RECON_PAPER = (
+    "recon paper, best published test scores (docs/tasks.md); some of its arithmetic "
+    "settings were picked on test, snnbench selects on val only"
+)
+
 # How a task scores a model on one of its splits (see snnbench/tasks/protocol.py).
 Scorer = Callable[["Task", "Model", Split], "SplitScore"]
 
@@ -135,11 +140,17 @@ class Task(TaskInfo):
     check_data: Callable[[str | None], None] | None = field(default=None, repr=False, compare=False)
     split_steps: dict[str, int] = field(default_factory=dict, compare=False)
     params: dict = field(default_factory=dict, compare=False)
+    # the best published score of the primary metric (a fraction) by split, and where it is
+    # from: shown beside ours on the site and in the docs, never ranked with ours
+    published: dict[str, float] = field(default_factory=dict, compare=False)
+    published_source: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         missing = {"test", *FIT_SPLITS} - set(self.splits)
         if missing:
             raise ValueError(f"task {self.id} lacks the splits {sorted(missing)}")
+        if set(self.published) - set(self.splits) or (self.published and not self.published_source):
+            raise ValueError(f"task {self.id}: published numbers need known splits and a source")
 
     @property
     def primary_metric(self) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from snnbench.tasks.base import Split, Task
+from snnbench.tasks.base import RECON_PAPER, Split, Task
 from snnbench.tasks.protocol import score_sequence
 from snnbench.tasks.random import permutation, task_rng, uniform_ints
 
@@ -56,4 +56,6 @@ def make_task(length: int) -> Task:
         card="first-last-xor.md",
         builder=build,
         scorer=score_sequence,
+        published={"test": 1.0},
+        published_source=RECON_PAPER,
     )
