@@ -200,6 +200,16 @@ def quick_preset_in_seconds(method: str) -> None:
     )
 
 
+def changelog_names_its_version(method: str) -> None:
+    """The site shows a method's changelog: it must say what its current version changed."""
+    from snnbench.methods import get_method
+
+    cls = type(get_method(method))
+    assert str(cls.version) in cls.changelog, (
+        f"{method}: version {cls.version} is not in its changelog {sorted(cls.changelog)}"
+    )
+
+
 CHECKS: dict[str, Callable[[str], None]] = {
     check.__name__: check
     for check in (
@@ -210,6 +220,7 @@ CHECKS: dict[str, Callable[[str], None]] = {
         never_touches_test,
         progress_is_monotone,
         quick_preset_in_seconds,
+        changelog_names_its_version,
     )
 }
 

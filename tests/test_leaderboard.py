@@ -37,7 +37,7 @@ def rows_of(html: str, split: str) -> list[list[str]]:
     return [
         [
             re.sub(r"<[^>]+>", "", c).strip()
-            for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.DOTALL)
+            for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.DOTALL)
         ]
         for row in re.findall(r"<tr>(.*?)</tr>", body, re.DOTALL)
     ]
@@ -71,13 +71,13 @@ def test_tables_rank_by_the_primary_metric_and_flag_few_seeds(site: Path):
     assert [r[1] for r in rows] == ["recon", "sg", "weak-one-seed"]
     assert [r[0] for r in rows] == ["1", "2", "3"]
     recon, sg = committed("recon", "first-last-xor-t8"), committed("sg", "first-last-xor-t8")
-    assert rows[0][4].startswith(
+    assert rows[0][2].startswith(
         f"{100 * recon['summary']['metrics']['test']['accuracy']['mean']:.1f}"
     )
-    assert rows[1][4].startswith(
+    assert rows[1][2].startswith(
         f"{100 * sg['summary']['metrics']['test']['accuracy']['mean']:.1f}"
     )
-    assert "fewer than 3 seeds" in rows[2][5] and "fewer than" not in rows[0][5]
+    assert "fewer than 3 seeds" in rows[2][3] and "fewer than" not in rows[0][3]
 
 
 def test_ranking_shares_ranks_on_ties_and_never_mixes_groups():
@@ -92,6 +92,9 @@ def test_ranking_shares_ranks_on_ties_and_never_mixes_groups():
         method_version="1",
         spikes_per_sample=0.0,
         synops_per_sample=None,
+        threads=1,
+        hardware="cpu",
+        file_href="results/x.json",
         train_seconds=0.0,
         std=0.0,
     )
@@ -248,7 +251,8 @@ def test_the_ann_reference_is_marked_and_shows_no_spike_count(tmp_path: Path):
         marked["some-ann ANN reference"][0] == "ref" and marked["recon"][0] == "1"
     )  # only SNNs are ranked
     index = (site / "index.html").read_text()
-    leader = index.split('href="tasks/first-last-xor-t6.html"', 1)[1].split("</tr>", 1)[0]
+    family = index.split('id="family-first-last-xor"', 1)[1]
+    leader = family.split('href="tasks/first-last-xor-t6.html"', 1)[1].split("</tr>", 1)[0]
     # one ranked SNN beside the reference: no leader (first of one means nothing)
     assert "no leader" in leader and "some-ann" not in leader
 
@@ -262,8 +266,8 @@ def test_scores_of_an_older_method_version_are_flagged(tmp_path: Path):
     rows = {
         r[1]: r for r in rows_of((site / "tasks" / "first-last-xor-t6.html").read_text(), "test")
     }
-    assert rows["recon"][2].startswith("v0") and "code is now v" in rows["recon"][2]
-    assert "code is now" not in rows["sg"][2]
+    assert rows["recon"][4].startswith("v0") and "code is now v" in rows["recon"][4]
+    assert "code is now" not in rows["sg"][4]
 
 
 def test_build_never_deletes_what_it_did_not_make(tmp_path):
@@ -314,7 +318,8 @@ def test_the_index_lists_every_method_tied_for_first(tmp_path: Path):
     rows = rows_of((site / "tasks" / "first-last-xor-t6.html").read_text(), "test")
     assert sorted(r[0] for r in rows) == ["1"] * 5 + ["ref"]
     index = (site / "index.html").read_text()
-    row = index.split('href="tasks/first-last-xor-t6.html"', 1)[1].split("</tr>", 1)[0]
+    family = index.split('id="family-first-last-xor"', 1)[1]
+    row = family.split('href="tasks/first-last-xor-t6.html"', 1)[1].split("</tr>", 1)[0]
     assert all(f'methods/{m}.html"' in row for m in tied) and "gru" not in row
     assert "tied" in row and "Welch" in index
 
@@ -323,6 +328,7 @@ def test_a_parameter_budget_far_from_the_median_is_flagged():
     base = dict(
         task="t", split="test", primary_metric="accuracy", metric="accuracy", preset="paper",
         spiking=True, method_version="1", spikes_per_sample=0.0, synops_per_sample=None,
+        threads=1, hardware="cpu", file_href="results/x.json",
         train_seconds=0.0, std=0.0, group="v1-x", n=3,
     )  # fmt: skip
     frame = pd.DataFrame(
@@ -344,3 +350,66 @@ def test_published_numbers_are_shown_beside_ours_and_never_ranked(site: Path, tm
     write(tmp_path / "results", committed("sg", "add-b2"))  # base 2: nothing published
     other = build_site(tmp_path / "results", tmp_path / "site")
     assert "reported in the paper" not in (other / "tasks" / "add-b2.html").read_text()
+
+
+def test_the_overview_matrix_matches_the_result_files(site: Path):
+    """Every cell is the file's test mean of the task's primary metric; first places bold."""
+    index = (site / "index.html").read_text()
+    matrix = index.split('<table class="matrix">', 1)[1].split("</table>", 1)[0]
+    header = re.findall(r'<th scope="col"><a href="tasks/([^"]+)\.html">', matrix)
+    assert header == ["first-last-xor-t6", "first-last-xor-t8"]  # registry order
+    cells = {}
+    rows = re.findall(r"<tr>\s*<th scope=\"row\">(.*?)</tr>", matrix, re.DOTALL)
+    for row in rows:
+        method = re.search(r'methods/([^"]+)\.html', row).group(1)
+        for task, mean in re.findall(r'data-task="([^"]+)" data-mean="([^"]+)"', row):
+            cells[(method, task)] = float(mean)
+    recon_t8 = committed("recon", "first-last-xor-t8")["summary"]["metrics"]["test"]["accuracy"]
+    sg_t8 = committed("sg", "first-last-xor-t8")["summary"]["metrics"]["test"]["accuracy"]
+    assert cells[("recon", "first-last-xor-t8")] == recon_t8["mean"]
+    assert cells[("sg", "first-last-xor-t8")] == sg_t8["mean"]
+    assert ("sg", "first-last-xor-t6") not in cells  # no file: an empty cell
+    best = re.findall(r'class="num best[^"]*" data-task="([^"]+)"', matrix)
+    assert best == ["first-last-xor-t8"]  # recon, first of three; t6 has one method: no best
+    assert rows[0].count("methods/recon.html")  # mean rank 1 first
+
+
+def test_downloads_hold_every_published_number_and_the_files(site: Path):
+    """results.csv and results.json parse back to the same rows; each row's numbers are its
+    file's summary; the linked copy of the file is the file."""
+    frame = pd.read_csv(site / "results.csv")
+    rows = json.loads((site / "results.json").read_text())
+    assert len(rows) == len(frame) > 0
+    assert [r["mean"] for r in rows] == list(frame["mean"])
+    for row in rows:
+        copy = json.loads((site / row["file"]).read_text())  # the site's copy of the file
+        stat = copy["summary"]["metrics"][row["split"]][row["metric"]]
+        assert (row["mean"], row["std"], row["n"]) == (stat["mean"], stat["std"], stat["n"])
+        assert copy["method"]["name"] == row["method"] and copy["task"]["id"] == row["task"]
+    assert {"recon", "sg", "weak-one-seed"} == {r["method"] for r in rows}
+
+
+def test_method_pages_have_a_changelog_and_task_order(site: Path):
+    page = (site / "methods" / "recon.html").read_text()
+    changelog = page.split('<table class="changelog">', 1)[1].split("</table>", 1)[0]
+    assert "barrier" in changelog and "HiGHS" in changelog  # versions 3 and 2
+    scores = page.split('id="scores-table"', 1)[1].split("</table>", 1)[0]
+    tasks = re.findall(r'<a href="../tasks/([^"]+)\.html">', scores)
+    assert tasks == sorted(tasks, key=lambda t: int(t.rsplit("-t", 1)[1]))  # t6 before t8
+
+
+def test_the_submit_page_is_contributing_md_with_its_html_escaped(site: Path):
+    page = (site / "submit.html").read_text()
+    assert "<h1>How to submit a method</h1>" in page and "check_method" in page
+    assert 'href="submit.html"' in (site / "index.html").read_text()
+
+
+def test_pareto_front_and_cost_plots(site: Path):
+    from snnbench.leaderboard.plots import pareto_front
+
+    points = pd.DataFrame({"cost": [1, 2, 3, 4], "mean": [0.5, 0.4, 0.9, 0.9]})
+    assert list(pareto_front(points).cost) == [1, 3]  # 2 is beaten by 1; 4 by 3
+    assert "<svg" in (site / "plots" / "first-last-xor-pareto-train_seconds.svg").read_text()
+    # the committed files predate efficiency metrics: no synaptic-operations plot from them
+    assert not (site / "plots" / "first-last-xor-pareto-synops_per_sample.svg").exists()
+    assert "first-last-xor-pareto-train_seconds.svg" in (site / "index.html").read_text()

@@ -98,7 +98,14 @@ def score_rows(path: Path, result: ResultFile) -> list[dict]:
         "spikes_per_sample": summary["spikes_per_sample"]["mean"],
         "synops_per_sample": synops_per_sample(summary),
         "train_seconds": summary["train_seconds"]["mean"],
+        "threads": result.environment.get("torch_threads", "?"),
+        "hardware": f"{result.environment.get('cpu', '?')}, "
+        f"{result.environment.get('torch_threads', '?')} torch thread(s), "
+        f"{result.environment.get('platform', '?')}",
+        "commit": result.environment.get("git_commit"),
         "file": str(path),
+        # where the site serves its copy of the file
+        "file_href": f"results/{page_slug(method['name'])}/{task['id']}-{method['preset']}.json",
     }
     return [
         {
@@ -176,6 +183,9 @@ def ranking(scores: pd.DataFrame, task: str, group: str, split: str) -> pd.DataF
         "params",
         "spikes_per_sample",
         "train_seconds",
+        "threads",
+        "hardware",
+        "file_href",
     ]
     table = part.pivot_table(
         index=index, columns="metric", values=["mean", "std", "n"], aggfunc="first"

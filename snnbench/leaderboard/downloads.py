@@ -10,6 +10,7 @@ Networks are never committed; the archive is built from whatever results folder 
 from __future__ import annotations
 
 import gzip
+import json
 import tarfile
 from pathlib import Path
 
@@ -65,3 +66,32 @@ def write_networks_archive(results: Path, target: Path) -> int:
                 with open(path, "rb") as handle:
                     tar.addfile(info, handle)
     return len(pairs)
+
+
+TABLE_COLUMNS = [
+    "method", "method_version", "preset", "task", "version", "split", "metric", "mean", "std",
+    "n", "spiking", "params", "spikes_per_sample", "synops_per_sample", "train_seconds",
+    "threads", "commit", "file_href",
+]  # fmt: skip
+
+
+def write_score_tables(scores, out: Path) -> None:
+    """`results.csv` and `results.json`: every published number (one row per result file,
+    split and metric), the same rows in both, sorted, with the site path of its file."""
+    frame = scores[TABLE_COLUMNS].sort_values(["task", "method", "preset", "split", "metric"])
+    frame = frame.rename(columns={"file_href": "file"}).reset_index(drop=True)
+    frame.to_csv(out / "results.csv", index=False)
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    (out / "results.json").write_text(json.dumps(records, indent=1) + "\n")  # full precision
+
+
+def copy_result_files(scores, out: Path) -> None:
+    """Each published result file, as validated, at its site path (`file_href`)."""
+    import shutil
+
+    from snnbench.leaderboard.pages import inside
+
+    for source, href in sorted(set(zip(scores.file, scores.file_href, strict=True))):
+        target = inside(out, href)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)

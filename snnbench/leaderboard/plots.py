@@ -87,17 +87,22 @@ def split_length_svg(scores: pd.DataFrame, task: Task, group: str) -> str | None
     )
 
 
-def family_length_svg(scores: pd.DataFrame, family: str) -> str | None:
-    """Test score against T over a family's tasks (current versions); None when the family's
-    scored tasks all have one length."""
-    tasks = [t for t in TASKS.values() if t.family == family]
+def family_test_scores(scores: pd.DataFrame, family: str) -> pd.DataFrame:
+    """The primary metric on test of a family's tasks, current task versions only."""
     current = scores.task.map(lambda t: TASKS[t].version if t in TASKS else None) == scores.version
-    part = scores[
+    return scores[
         current
         & (scores.family == family)
         & (scores.split == "test")
         & (scores.metric == scores.primary_metric)
     ]
+
+
+def family_length_svg(scores: pd.DataFrame, family: str) -> str | None:
+    """Test score against T over a family's tasks (current versions); None when the family's
+    scored tasks all have one length."""
+    tasks = [t for t in TASKS.values() if t.family == family]
+    part = family_test_scores(scores, family)
     if part.empty or part.task.map(lambda t: TASKS[t].steps).nunique() < 2:
         return None
     part = part.assign(x=part.task.map(lambda t: TASKS[t].steps))
@@ -111,3 +116,44 @@ def family_length_svg(scores: pd.DataFrame, family: str) -> str | None:
         chance_level(tasks[0]),
         {t.steps: t.published["test"] for t in tasks if "test" in t.published},
     )
+
+
+COSTS = {
+    "synops_per_sample": "synaptic operations per test sample (NeuroBench, measured)",
+    "train_seconds": "train wall seconds per seed",
+}
+
+
+def pareto_front(points: pd.DataFrame) -> pd.DataFrame:
+    """The points no other point beats on both axes (lower cost, higher score)."""
+    ordered = points.sort_values(["cost", "mean"], ascending=[True, False])
+    front, best = [], float("-inf")
+    for _, p in ordered.iterrows():
+        if p["mean"] > best:
+            front.append(p)
+            best = p["mean"]
+    return pd.DataFrame(front)
+
+
+def pareto_svg(scores: pd.DataFrame, family: str, cost: str) -> str | None:
+    """Test score against a cost (COSTS) over a family's current task versions, one point
+    per (method, task), the Pareto front drawn; train times are marked by their runs'
+    thread count, which the times depend on.  None when nothing has that cost."""
+    part = family_test_scores(scores, family)
+    part = part[part[cost].notna() & (part[cost] > 0)].assign(cost=lambda f: f[cost])
+    if part.empty:
+        return None
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    markers = {1: "o", 2: "s"}
+    for (name, threads), frame in sorted(part.groupby(["method", "threads"])):
+        label = name if cost != "train_seconds" else f"{name} ({threads} thr.)"
+        ax.scatter(frame.cost, 100 * frame["mean"], marker=markers.get(threads, "^"), label=label)
+    front = pareto_front(part)
+    ax.plot(front.cost, 100 * front["mean"], color="black", linewidth=1, linestyle="--",
+            label="Pareto front")  # fmt: skip
+    metric = part.primary_metric.iloc[0]
+    ax.set(xscale="log", xlabel=COSTS[cost], ylabel=f"test {metric} (%)",
+           title=f"{family}: score against cost, every task")  # fmt: skip
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="x-small", loc="best")
+    return to_svg(fig)

@@ -29,7 +29,13 @@ from snnbench.environment import git_commit
 from snnbench.errors import UsageError
 from snnbench.leaderboard import plots
 from snnbench.leaderboard.collect import MIN_SEEDS, Collection, collect, ranking
-from snnbench.leaderboard.downloads import ARCHIVE, write_networks_archive
+from snnbench.leaderboard.downloads import (
+    ARCHIVE,
+    copy_result_files,
+    write_networks_archive,
+    write_score_tables,
+)
+from snnbench.leaderboard.overview import overview
 from snnbench.leaderboard.pages import inside, page_slug
 from snnbench.leaderboard.ranks import RULE as RANK_RULE
 from snnbench.tasks import TASKS, Task, families
@@ -57,6 +63,50 @@ def code_locations() -> dict[str, str]:
     from snnbench.methods import available_methods
 
     return {name: ep.value for name, ep in available_methods().items()}
+
+
+def installed_changelogs() -> dict[str, dict[str, str]]:
+    """Each registered method's changelog (version -> what changed), for its page."""
+    from snnbench.methods import available_methods
+
+    return {name: dict(ep.load().changelog) for name, ep in available_methods().items()}
+
+
+def submit_page_html() -> str:
+    """CONTRIBUTING.md of the checkout the site is built from, as HTML (raw HTML in it is
+    escaped, not passed through); a pointer to the file where the checkout has none."""
+    from markdown_it import MarkdownIt
+
+    path = Path(__file__).resolve().parents[2] / "CONTRIBUTING.md"
+    if not path.is_file():
+        return "<p>See CONTRIBUTING.md in the snnbench repository.</p>"
+    return MarkdownIt("commonmark", {"html": False}).render(path.read_text())
+
+
+def repository_url() -> str | None:
+    """The package's declared repository (Project-URL "Repository"), for links to the code
+    at a commit; None where none is declared (the pages then name the commit only)."""
+    from importlib.metadata import PackageNotFoundError, metadata
+
+    try:
+        urls = metadata("snnbench").get_all("Project-URL") or []
+    except PackageNotFoundError:
+        return None
+    for entry in urls:
+        label, _, url = entry.partition(",")
+        if label.strip().lower() == "repository" and url.strip().startswith("https://"):
+            return url.strip().rstrip("/")
+    return None
+
+
+def source_url(entry_point: str | None, repo: str | None, commit: str) -> str | None:
+    """A link to the module of an entry point (module:Class) at the site's commit."""
+    if not entry_point or not repo or commit == "unknown":
+        return None
+    module = entry_point.split(":", 1)[0].replace(".", "/")
+    if module.startswith("snnbench/baselines"):  # shipped from the repo's baselines/ folder
+        module = module.removeprefix("snnbench/")
+    return f"{repo}/blob/{commit}/{module}.py"
 
 
 def installed_versions() -> dict[str, str]:
@@ -188,6 +238,8 @@ def write_site(collection: Collection, out: Path, networks: int = 0) -> None:
     the networks archive, with `networks` networks)."""
     for sub in ("tasks", "methods", "plots", "static"):
         (out / sub).mkdir(parents=True)
+    copy_result_files(collection.scores, out)
+    write_score_tables(collection.scores, out)
     for name in ("style.css", "sort.js"):
         (out / "static" / name).write_text(
             files("snnbench.leaderboard").joinpath("static", name).read_text()
@@ -207,25 +259,34 @@ def write_site(collection: Collection, out: Path, networks: int = 0) -> None:
         )
         inside(out, relative).write_text(html)
 
-    family_plots = {}
+    family_plots, pareto_plots = {}, {}
     for family in families():
         svg = plots.family_length_svg(scores, family)
         if svg:
             family_plots[family] = f"{page_slug(family)}.svg"
             inside(out / "plots", family_plots[family]).write_text(svg)
+        for cost in plots.COSTS:
+            svg = plots.pareto_svg(scores, family, cost)
+            if svg:
+                name = f"{page_slug(family)}-pareto-{cost}.svg"
+                pareto_plots.setdefault(family, []).append({"file": name, "cost": cost})
+                inside(out / "plots", name).write_text(svg)
+    versions = installed_versions()
     write(
         "index.html",
         "index.html",
         "",
+        overview=overview(collection, versions),
         families=index_families(collection),
         warnings=collection.warnings,
         methods=sorted(collection.methods.values(), key=lambda m: m.name),
         family_plots=family_plots,
+        pareto_plots=pareto_plots,
+        costs=plots.COSTS,
         networks=networks,
         archive=ARCHIVE,
     )
 
-    versions = installed_versions()
     for task_id in sorted(set(scores.task)):
         task = TASKS[task_id]
         sections = task_sections(collection, task_id)
@@ -245,15 +306,27 @@ def write_site(collection: Collection, out: Path, networks: int = 0) -> None:
             family_plot=family_plots.get(task.family),
         )
 
-    locations = code_locations()
+    write("submit.html", "submit.html", "", body=submit_page_html())
+    repo_url = repository_url()
+    locations, changelogs = code_locations(), installed_changelogs()
     for info in collection.methods.values():
         mine = scores[scores.slug == info.slug]
-        table = mine[mine.metric == mine.primary_metric].sort_values(["task", "split"])
+        table = mine[mine.metric == mine.primary_metric].assign(
+            task_order=lambda f: f.task.map(list(TASKS).index),
+            split_order=lambda f: [
+                TASKS[t].splits.index(x) for t, x in zip(f.task, f.split, strict=True)
+            ],
+        )  # registry and display order: t6 < t8 < t11, test < ood-2x < ood-10x, not as text
+        table = table.sort_values(["task_order", "split_order", "preset"])
+        code = locations.get(info.name)
         write(
             f"methods/{info.slug}.html",
             "method.html",
             "../",
             method=info,
-            code=locations.get(info.name),
+            code=code,
+            code_url=source_url(code, repo_url, footer["commit"]),
+            repo_url=repo_url,
+            changelog=changelogs.get(info.name, {}),
             scores=table.to_dict("records"),
         )

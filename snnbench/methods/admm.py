@@ -144,12 +144,15 @@ class ADMM(Method):
         "Perin, Bidini, Mazzieri, Rossi, ADMM-Based Training for Spiking Neural Networks, "
         "arXiv 2505.05527 (2025)"
     )
-    # 2: the network of the first sweep is evaluated (and can be returned); the updates are
-    # streamed in chunks of samples, which changes float summation order (version 1: add-b2
-    # seed 0: 68.42 % token accuracy -> 68.39 % with streaming alone)
-    # 3: the paper preset searches the initial gain (1 to 32) on val and stops after 2
-    # evaluations without a better val score (was 8)
     version = "3"
+    changelog = {
+        "1": "first version",
+        "2": "the network of the first sweep is evaluated (and can be returned); the updates "
+        "are streamed in chunks of samples, which changes float summation order (add-b2 seed "
+        "0: 68.42 % token accuracy -> 68.39 % with streaming alone)",
+        "3": "the paper preset searches the initial gain (1 to 32) on val and stops after 2 "
+        "evaluations without a better val score (was 8)",
+    }
     config_resource = "snnbench.methods:configs/admm.toml"
 
     def fit(self, data: FitData, config: dict, seed: int) -> Fit:

@@ -89,6 +89,8 @@ class Method(ABC):
 
     name: ClassVar[str]
     version: ClassVar[str] = "1"
+    # what each version changed (numbers it moved included); shown on the method's site page
+    changelog: ClassVar[dict[str, str]] = {"1": "first version"}
     description: ClassVar[str] = ""
     paper: ClassVar[str | None] = None
     config_resource: ClassVar[str]  # "package:path/to/config.toml"

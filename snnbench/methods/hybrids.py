@@ -27,7 +27,12 @@ def sg_config(config: dict) -> dict:
 class SgRecon(Recon):
     name = "sg-recon"
     description = "sg-trained hidden weights as witnesses, then recon's certified convex readout."
-    version = "3"  # 2: hinge readouts by HiGHS, as recon version 2; 3: barrier method, as recon 3
+    version = "3"
+    changelog = {
+        "1": "first version",
+        "2": "hinge readouts by HiGHS, as recon version 2",
+        "3": "smooth readouts by the barrier method, as recon version 3",
+    }
     config_resource = "snnbench.methods:configs/sg-recon.toml"
 
     def witnesses(self, data: FitData, config: dict, seed: int) -> LIFNetwork:
@@ -39,12 +44,15 @@ class ReconSg(Recon):
     description = (
         "recon, then surrogate-gradient fine-tuning of all weights from the reconstructed network."
     )
-    # 2: the reconstructed network competes in the best-val selection of the fine-tuning (version
-    # 1 always replaced it by the first fine-tuned epoch: 61.7 % on first-last-xor-t8 vs
-    # recon's 100);
-    # 3: hinge readouts by HiGHS, as recon version 2; 4: smooth readouts by the barrier method,
-    # as recon version 3
     version = "4"
+    changelog = {
+        "1": "first version",
+        "2": "the reconstructed network competes in the best-val selection of the fine-tuning "
+        "(version 1 always replaced it by the first fine-tuned epoch: 61.7 % on "
+        "first-last-xor-t8 vs recon's 100)",
+        "3": "hinge readouts by HiGHS, as recon version 2",
+        "4": "smooth readouts by the barrier method, as recon version 3",
+    }
     config_resource = "snnbench.methods:configs/recon-sg.toml"
 
     def networks(self, data: FitData, configs: list[dict], seed: int) -> Iterator[Trained]:

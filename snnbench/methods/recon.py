@@ -157,12 +157,16 @@ class Recon(Method):
         "Udupi, Yang, Zhai, Globally Optimal Training of Spiking Neural Networks via "
         "Parameter Reconstruction, arXiv 2605.08022 (2026)"
     )
-    # 2: hinge readouts solved by HiGHS by default (certified to ~1e-10; version 1's interior
-    # point left relative gaps up to 2e-4 on first-last-xor, docs/reproduction.md);
-    # 3: smooth readouts that FISTA does not certify in 200 iterations continue with the barrier
-    # method where P * C <= 4096 (add's sum digit): certified to 1e-6 where version 2's FISTA
-    # stopped at gaps of 0.2-0.3 after 2000 iterations (solvers/barrier.py)
     version = "3"
+    changelog = {
+        "1": "first version",
+        "2": "hinge readouts solved by HiGHS by default (certified to ~1e-10; version 1's "
+        "interior point left relative gaps up to 2e-4 on first-last-xor, docs/reproduction.md)",
+        "3": "smooth readouts that FISTA does not certify in 200 iterations continue with the "
+        "barrier method where P * C <= 4096 (add's sum digit; the smnist presets allow 10240, "
+        "barrier_max_size): certified to 1e-6 where version 2's FISTA stopped at gaps of "
+        "0.2-0.3 after 2000 iterations (solvers/barrier.py)",
+    }
     config_resource = "snnbench.methods:configs/recon.toml"
     path_key = "beta_reg"  # the grid key solved as a path on one dictionary
 

@@ -28,10 +28,13 @@ from snnbench.models.lif import LIFNetwork
 
 class Reservoir(Recon):
     name = "reservoir"
-    # Its own number from 3 on: it used to inherit recon's (1, then 3), although recon's
-    # version 2 and 3 changes (HiGHS hinge, barrier) are in readout solvers reservoir never
-    # calls; the version-1 files were re-run as version 3 with the same numbers.
     version = "3"
+    changelog = {
+        "1": "first version",
+        "3": "its own version number: it used to inherit recon's (1, then 3), although recon's "
+        "version 2 and 3 changes (HiGHS hinge, barrier) are in readout solvers reservoir never "
+        "calls; the version-1 files were re-run as version 3 with the same numbers",
+    }
     description = (
         "recon's random LIF witnesses with a ridge-regression readout (no L1, no certificate)."
     )
