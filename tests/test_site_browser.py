@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from leaderboard_files import committed, renamed, standard_results, write
+from leaderboard_files import committed, renamed, scaled, standard_results, write
 
 from snnbench.leaderboard import build_site
 
@@ -216,3 +216,31 @@ def test_phone_width_cuts_no_score_column_off(served, browser, path):
     keep = os.environ.get("SNNBENCH_SCREENSHOTS")
     if keep:
         shutil.copy(root / f"phone-{name}.png", Path(keep) / f"phone-{name}.png")
+
+
+def test_overview_downloads_and_ties_against_the_files(served, browser, tmp_path):
+    """The overview's cells are the files' test means; results.json parses back to the
+    files' numbers; a fixture of two methods that cannot be told apart shows them tied."""
+    url, root = served
+    page = browser.new_page()
+    page.goto(url)
+    recon = committed("recon", "first-last-xor-t8")["summary"]["metrics"]["test"]["accuracy"]
+    row = page.locator("table.matrix tr:has(a[href='methods/recon.html'])")
+    cell = row.locator("td[data-task='first-last-xor-t8']")
+    assert float(cell.get_attribute("data-mean")) == recon["mean"]
+    assert cell.inner_text().startswith(f"{100 * recon['mean']:.1f}")
+    rows = page.request.get(url + "results.json").json()
+    for row in rows:
+        summary = page.request.get(url + row["file"]).json()["summary"]
+        stat = summary["metrics"][row["split"]][row["metric"]]
+        assert (row["mean"], row["std"], row["n"]) == (stat["mean"], stat["std"], stat["n"])
+    # ties: sg and a copy of it with a tiny shift share first place on the index
+    results = tmp_path / "results"
+    write(results, committed("sg", "first-last-xor-t8"))
+    write(results, renamed(scaled(committed("sg", "first-last-xor-t8"), 0.999), "sg-twin"))
+    site = build_site(results, tmp_path / "site")
+    page.goto((site / "index.html").as_uri())
+    leaders = page.locator("#family-first-last-xor tr:has(a[href='tasks/first-last-xor-t8.html'])")
+    assert leaders.locator("a[href='methods/sg.html']").count() == 1
+    assert leaders.locator("a[href='methods/sg-twin.html']").count() == 1
+    assert "tied" in leaders.inner_text()
