@@ -25,6 +25,7 @@ reproduction_table = load_script("leaderboard/reproduction_table.py")
 PAGES = {
     "docs/reproduction.md": reproduction_table.METHODS,
     "docs/admm.md": ["admm", "reservoir", "recon", "sg", "gru"],
+    "docs/library-baselines.md": ["sg", "sg-snntorch", "sg-spikingjelly"],
 }
 
 
