@@ -14,12 +14,16 @@ OUT` re-attaches: it reads the states of those ids from `sacct` and the records 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+import signal
 import subprocess
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
 import tomllib
@@ -168,14 +172,34 @@ def submit(jobs: list[Job], settings: Settings, profile: dict) -> list[Submissio
         settings, out=settings.out.resolve(), data_dir=data_dir, threads=profile["cpus_per_task"]
     )
     executor = make_executor(settings.out, profile)
+    with signals_held():  # Ctrl-C or SIGTERM between sbatch and the manifest would lose the jobs
+        try:
+            with executor.batch():
+                handles = [executor.submit(SeedJob(), job, settings) for job in jobs]
+        except submitit.core.utils.FailedJobError as exc:  # sbatch refused the submission
+            lines = [line for line in str(exc).splitlines() if line.strip()]
+            raise SnnbenchError(
+                f"Slurm refused the submission: {lines[-1] if lines else exc}"
+            ) from None
+        return record_submissions(jobs, handles, settings)
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM held back (delivered when the block ends) in the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM}
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
     try:
-        with executor.batch():
-            handles = [executor.submit(SeedJob(), job, settings) for job in jobs]
-    except submitit.core.utils.FailedJobError as exc:  # sbatch refused the submission
-        lines = [line for line in str(exc).splitlines() if line.strip()]
-        raise SnnbenchError(
-            f"Slurm refused the submission: {lines[-1] if lines else exc}"
-        ) from None
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+def record_submissions(jobs: list[Job], handles: list, settings: Settings) -> list[Submission]:
+    """Each submitted job in the manifest, with its Slurm id, folder, log and config key."""
     now = time.time()
     made = [
         Submission(
@@ -243,12 +267,24 @@ ACTIVE = {
     "REQUEUE_FED",
 }
 UNKNOWN_GRACE = 300.0
+# A COMPLETED job whose record this node cannot see yet (a shared file system's attribute
+# cache on the login node) is finishing, not failed, for this long after it ended.
+RECORD_GRACE = 120.0
 
 
-def slurm_states(made: list[Submission]) -> dict[str, str]:
-    """Slurm id -> state, from one `sacct` call (submitit's parser expands array ranges such
-    as 12_[3-7]); ids sacct does not list are absent.  Asked afresh on every call: submitit's
-    shared watcher would cache some passing states (CONFIGURING, SUSPENDED) as final."""
+def ended_at(text: str) -> float | None:
+    """sacct's End column (local time, ISO) as a timestamp; None for Unknown or empty."""
+    try:
+        return datetime.fromisoformat(text.strip()).timestamp()
+    except ValueError:
+        return None
+
+
+def slurm_states(made: list[Submission]) -> dict[str, tuple[str, float | None]]:
+    """Slurm id -> (state, end time or None), from one `sacct` call (submitit's parser
+    expands array ranges such as 12_[3-7]); ids sacct does not list are absent.  Asked afresh
+    on every call: submitit's shared watcher would cache some passing states (CONFIGURING,
+    SUSPENDED) as final."""
     from submitit.slurm.slurm import SlurmInfoWatcher
 
     if not made:
@@ -259,14 +295,14 @@ def slurm_states(made: list[Submission]) -> dict[str, str]:
             "commands are (a login node)"
         )
     arrays = sorted({s.slurm_id.split("_")[0] for s in made})
-    command = ["sacct", "-X", "-n", "-P", "-o", "JobID,State", "-j", ",".join(arrays)]
+    command = ["sacct", "-X", "-n", "-P", "-o", "JobID,State,End", "-j", ",".join(arrays)]
     try:
         output = subprocess.run(command, capture_output=True, text=True, timeout=60).stdout
     except (OSError, subprocess.TimeoutExpired):
         return {}
-    rows = SlurmInfoWatcher().read_info("JobID|State\n" + output)
+    rows = SlurmInfoWatcher().read_info("JobID|State|End\n" + output)
     return {
-        job_id: info.get("State", "").split()[0].upper()
+        job_id: (info["State"].split()[0].upper(), ended_at(info.get("End", "")))
         for job_id, info in rows.items()
         if info.get("State")
     }
@@ -283,9 +319,11 @@ def job_states(out: Path, recorded: Callable[[Job], bool]) -> dict[Job, tuple[st
         if s.job in done:
             result[s.job] = ("done", "")
             continue
-        state = states.get(s.slurm_id, "UNKNOWN")
+        state, ended = states.get(s.slurm_id, ("UNKNOWN", None))
         if state in ("RUNNING", "COMPLETING"):
             result[s.job] = ("running", s.slurm_id)
+        elif state == "COMPLETED" and ended is not None and time.time() - ended < RECORD_GRACE:
+            result[s.job] = ("running", f"{s.slurm_id} completed; its record is not visible yet")
         elif state in ACTIVE or (state == "UNKNOWN" and time.time() - s.submitted < UNKNOWN_GRACE):
             result[s.job] = ("queued", f"{s.slurm_id} {state.lower()}")
         elif state == "UNKNOWN":

@@ -192,14 +192,18 @@ def test_damaged_or_hostile_manifest_lines_are_skipped(tmp_path):
 @pytest.mark.parametrize(
     "sacct, age, recorded, expected",
     [
-        ({"7_0": "PENDING"}, 0, False, "queued"),
-        ({"7_0": "RUNNING"}, 0, False, "running"),
+        ({"7_0": ("PENDING", None)}, 0, False, "queued"),
+        ({"7_0": ("RUNNING", None)}, 0, False, "running"),
         ({}, 10, False, "queued"),  # sacct does not list it yet
         ({}, 3600, False, "failed"),  # lost: a rerun resubmits it
-        ({"7_0": "COMPLETED"}, 60, False, "failed"),  # finished without writing its record
-        ({"7_0": "PREEMPTED"}, 60, False, "failed"),  # final where preemption cancels
-        ({"7_0": "CANCELLED"}, 60, False, "failed"),
-        ({"7_0": "RUNNING"}, 60, True, "done"),  # its record is there
+        # ended 10 s ago, its record not visible here yet (NFS): finishing, not failed
+        ({"7_0": ("COMPLETED", time.time() - 10)}, 60, False, "running"),
+        # ended 10 min ago and still no record: finished without writing it
+        ({"7_0": ("COMPLETED", time.time() - 600)}, 900, False, "failed"),
+        ({"7_0": ("COMPLETED", None)}, 60, False, "failed"),
+        ({"7_0": ("PREEMPTED", None)}, 60, False, "failed"),  # final where preemption cancels
+        ({"7_0": ("CANCELLED", None)}, 60, False, "failed"),
+        ({"7_0": ("RUNNING", None)}, 60, True, "done"),  # its record is there
     ],
 )
 def test_slurm_states_map_to_the_grid(tmp_path, monkeypatch, sacct, age, recorded, expected):
@@ -225,7 +229,7 @@ def test_a_job_queued_with_another_config_is_not_taken_for_this_one(tmp_path, mo
     old = json.loads(manifest_line())
     old["config"] = json.dumps(["quick", {}])
     (slurm.slurm_folder(tmp_path) / slurm.MANIFEST).write_text(json.dumps(old) + "\n")
-    monkeypatch.setattr(slurm, "slurm_states", lambda made: {"7_0": "PENDING"})
+    monkeypatch.setattr(slurm, "slurm_states", lambda made: {"7_0": ("PENDING", None)})
     monkeypatch.setattr(slurm, "submit", lambda *a: pytest.fail("must not submit"))
     job = Job("sg", "add-b2", 0)
     settings = Settings("quick", tmp_path, None, {"epochs": 5}, 1)
@@ -234,3 +238,19 @@ def test_a_job_queued_with_another_config_is_not_taken_for_this_one(tmp_path, mo
     assert exit_.value.exit_code == 1
     same = Settings("quick", tmp_path, None, {}, 1)  # the same config: left to finish
     assert run_on_slurm([job], [job], same, {}, detach=True) == []
+
+
+def test_an_interrupt_during_submission_waits_until_the_manifest_is_written():
+    """Ctrl-C between sbatch returning and the manifest line would lose track of the jobs:
+    SIGINT is held back until the block ends, then delivered."""
+    import os
+    import signal
+
+    from snnbench import slurm
+
+    reached = []
+    with pytest.raises(KeyboardInterrupt):
+        with slurm.signals_held():
+            os.kill(os.getpid(), signal.SIGINT)
+            reached.append("after the signal")  # still here: nothing raised yet
+    assert reached == ["after the signal"]
