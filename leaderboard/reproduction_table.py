@@ -28,22 +28,34 @@ def published(task: str, split: str) -> float | None:
     return None if value is None else 100 * value
 
 
-def rows(results: Path) -> pd.DataFrame:
+def synops_cell(summary: dict) -> str:
+    """Effective synaptic operations (ACs + MACs) per test sample, mean over seeds."""
+    efficiency = summary.get("efficiency", {})
+    if "effective_acs" not in efficiency:
+        return "not measured"
+    total = efficiency["effective_acs"]["mean"] + efficiency["effective_macs"]["mean"]
+    return f"{total:,.0f} (n={efficiency['effective_acs']['n']})"
+
+
+def rows(results: Path, value: str = "score") -> pd.DataFrame:
+    """One record per (file, split): the primary metric's cell, or (value "synops", test
+    only, where efficiency is measured) the synaptic operations' cell."""
     records = []
     for path in result_files(results):
         result = load_result(path)
         metric = result.task["primary_metric"]
         for split, metrics in result.summary["metrics"].items():
-            if split == "train":
+            if split == "train" or (value == "synops" and split != "test"):
                 continue
             stat = metrics[metric]
+            score = f"{100 * stat['mean']:.1f} ± {100 * stat['std']:.1f} (n={stat['n']})"
             records.append(
                 {
                     "task": result.task["id"],
                     "split": split,
-                    "metric": metric,
+                    "metric": metric if value == "score" else "synaptic ops / sample",
                     "method": result.method["name"],
-                    "cell": f"{100 * stat['mean']:.1f} ± {100 * stat['std']:.1f} (n={stat['n']})",
+                    "cell": score if value == "score" else synops_cell(result.summary),
                 }
             )
     return pd.DataFrame.from_records(records)
@@ -63,18 +75,23 @@ def replace_table(path: Path, table: str) -> None:
     path.write_text("\n".join(lines[:start] + new + lines[end:]))
 
 
-def markdown_table(results: Path, methods: list[str], splits: list[str] | None) -> str:
-    """One row per (task, split, metric), one column per method, then the published number.
+def markdown_table(
+    results: Path, methods: list[str], splits: list[str] | None, value: str = "score"
+) -> str:
+    """One row per (task, split, metric), one column per method, then the published number
+    (scores; none for synaptic operations).
 
     "no file": no committed result file (not run, or run and not committed; the page says why).
     """
-    frame = rows(results)
+    frame = rows(results, value)
     if splits:
         frame = frame[frame.split.isin(splits)]
     table = frame.pivot_table(
         index=["task", "split", "metric"], columns="method", values="cell", aggfunc="first"
     )
     table = table.reindex(columns=methods).astype(object).fillna("no file")
+    if value == "synops":
+        return table.reset_index().to_markdown(index=False)
     table["published"] = [
         f"{p:.1f}" if (p := published(t, s)) is not None else "-" for t, s, _ in table.index
     ]
@@ -95,9 +112,18 @@ def main() -> None:
     parser.add_argument(
         "--update", type=Path, default=None, help="replace this file's table in place"
     )
+    parser.add_argument(
+        "--value",
+        choices=("score", "synops"),
+        default="score",
+        help="cells: the primary metric (default) or synaptic operations per test sample",
+    )
     args = parser.parse_args()
     markdown = markdown_table(
-        args.results, args.methods.split(","), args.splits.split(",") if args.splits else None
+        args.results,
+        args.methods.split(","),
+        args.splits.split(",") if args.splits else None,
+        args.value,
     )
     if args.update:
         replace_table(args.update, markdown)
