@@ -593,13 +593,23 @@ def leaderboard_build(
     data_dir: Annotated[
         Optional[str], typer.Option(help="MNIST folder, to check smnist fingerprints.")
     ] = None,
+    repo_url: Annotated[
+        Optional[str],
+        typer.Option(
+            help="https URL of the repository (e.g. https://github.com/OWNER/snnbench), for "
+            "links to the code at each result's commit; default: the package's Repository "
+            "Project-URL, else the pages name the commit without a link."
+        ),
+    ] = None,
 ) -> None:
     """Validate every result file and generate the static site (fails on any invalid file,
     leaving the previous site as it was)."""
     from snnbench.leaderboard import build_site
 
+    if repo_url is not None and not repo_url.startswith("https://"):
+        fail(f"--repo-url {repo_url!r}: give an https:// URL", 2)
     try:
-        site = build_site(results, out, data_dir)
+        site = build_site(results, out, data_dir, repo_url)
     except UsageError as exc:
         fail(str(exc), 2)
     except SnnbenchError as exc:

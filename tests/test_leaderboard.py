@@ -413,3 +413,14 @@ def test_pareto_front_and_cost_plots(site: Path):
     # the committed files predate efficiency metrics: no synaptic-operations plot from them
     assert not (site / "plots" / "first-last-xor-pareto-synops_per_sample.svg").exists()
     assert "first-last-xor-pareto-train_seconds.svg" in (site / "index.html").read_text()
+
+
+def test_a_repository_url_links_each_file_to_the_code_at_its_commit(tmp_path: Path):
+    results = standard_results(tmp_path / "results")
+    site = build_site(results, tmp_path / "site", repo_url="https://example.org/snnbench")
+    page = (site / "methods" / "recon.html").read_text()
+    commit = committed("recon", "first-last-xor-t8")["environment"]["git_commit"]
+    assert f'href="https://example.org/snnbench/tree/{commit}"' in page
+    assert runner.invoke(app, ["leaderboard", "build", "--repo-url", "ftp://x"]).exit_code == 2
+    plain = (build_site(results, tmp_path / "plain") / "methods" / "recon.html").read_text()
+    assert "example.org" not in plain and f"commit {commit[:10]}" in plain

@@ -101,8 +101,8 @@ def repository_url() -> str | None:
 
 def source_url(entry_point: str | None, repo: str | None, commit: str) -> str | None:
     """A link to the module of an entry point (module:Class) at the site's commit."""
-    if not entry_point or not repo or commit == "unknown":
-        return None
+    if not entry_point or not repo or commit == "unknown" or commit.endswith("-dirty"):
+        return None  # a build from uncommitted code has no commit to point at
     module = entry_point.split(":", 1)[0].replace(".", "/")
     if module.startswith("snnbench/baselines"):  # shipped from the repo's baselines/ folder
         module = module.removeprefix("snnbench/")
@@ -208,16 +208,23 @@ def check_site_folder(results: Path, out: Path) -> None:
         )
 
 
-def build_site(results_dir: str | Path, out_dir: str | Path, data_dir: str | None = None) -> Path:
+def build_site(
+    results_dir: str | Path,
+    out_dir: str | Path,
+    data_dir: str | None = None,
+    repo_url: str | None = None,
+) -> Path:
     """Validate and collect the results, write the whole site into a new folder beside
-    out_dir, and swap it in only when it is complete (a failed build leaves the old site)."""
+    out_dir, and swap it in only when it is complete (a failed build leaves the old site).
+    repo_url (else the package's declared repository) makes commits links to the code."""
     results, target = Path(results_dir), Path(out_dir)
     check_site_folder(results, target)
     collection = collect(results, data_dir)
     target.parent.mkdir(parents=True, exist_ok=True)
     out = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=target.parent))
     try:
-        write_site(collection, out, write_networks_archive(results, out / ARCHIVE))
+        networks = write_networks_archive(results, out / ARCHIVE)
+        write_site(collection, out, networks, (repo_url or repository_url() or "").rstrip("/"))
         (out / MARKER).write_text(
             "built by snnbench leaderboard build; this folder is replaced on rebuild\n"
         )
@@ -233,7 +240,7 @@ def build_site(results_dir: str | Path, out_dir: str | Path, data_dir: str | Non
     return target
 
 
-def write_site(collection: Collection, out: Path, networks: int = 0) -> None:
+def write_site(collection: Collection, out: Path, networks: int = 0, repo_url: str = "") -> None:
     """Every page, plot and static file of the site into the folder out (which holds at most
     the networks archive, with `networks` networks)."""
     for sub in ("tasks", "methods", "plots", "static"):
@@ -307,7 +314,6 @@ def write_site(collection: Collection, out: Path, networks: int = 0) -> None:
         )
 
     write("submit.html", "submit.html", "", body=submit_page_html())
-    repo_url = repository_url()
     locations, changelogs = code_locations(), installed_changelogs()
     for info in collection.methods.values():
         mine = scores[scores.slug == info.slug]
