@@ -136,24 +136,33 @@ def pareto_front(points: pd.DataFrame) -> pd.DataFrame:
 
 
 def pareto_svg(scores: pd.DataFrame, family: str, cost: str) -> str | None:
-    """Test score against a cost (COSTS) over a family's current task versions, one point
-    per (method, task), the Pareto front drawn; train times are marked by their runs'
-    thread count, which the times depend on.  None when nothing has that cost."""
+    """Test score against a cost (COSTS) over a family's current task versions: one point
+    per (method, task), colour by method, marker by task, and each task's Pareto front
+    (scores of different tasks are not compared with each other); train times carry their
+    runs' thread count in the legend, which the times depend on.  None when nothing has
+    that cost."""
     part = family_test_scores(scores, family)
     part = part[part[cost].notna() & (part[cost] > 0)].assign(cost=lambda f: f[cost])
     if part.empty:
         return None
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
-    markers = {1: "o", 2: "s"}
+    tasks = [t for t in TASKS if t in set(part.task)]
+    markers = dict(zip(tasks, "osD^vP*Xh", strict=False))
+    colours = {}
     for (name, threads), frame in sorted(part.groupby(["method", "threads"])):
         label = name if cost != "train_seconds" else f"{name} ({threads} thr.)"
-        ax.scatter(frame.cost, 100 * frame["mean"], marker=markers.get(threads, "^"), label=label)
-    front = pareto_front(part)
-    ax.plot(front.cost, 100 * front["mean"], color="black", linewidth=1, linestyle="--",
-            label="Pareto front")  # fmt: skip
+        colour = colours.setdefault(label, f"C{len(colours) % 10}")
+        for task, points in frame.groupby("task"):
+            ax.scatter(points.cost, 100 * points["mean"], marker=markers[task], color=colour,
+                       label=label if task == frame.task.iloc[0] else None)  # fmt: skip
+    for task in tasks:
+        front = pareto_front(part[part.task == task])
+        ax.plot(front.cost, 100 * front["mean"], color="grey", linewidth=0.8, linestyle="--")
+    for task in tasks:  # a legend entry per task marker
+        ax.scatter([], [], marker=markers[task], facecolors="none", edgecolors="black", label=task)
     metric = part.primary_metric.iloc[0]
     ax.set(xscale="log", xlabel=COSTS[cost], ylabel=f"test {metric} (%)",
-           title=f"{family}: score against cost, every task")  # fmt: skip
+           title=f"{family}: score against cost (dashed: each task's Pareto front)")  # fmt: skip
     ax.grid(alpha=0.3)
     ax.legend(fontsize="x-small", loc="best")
     return to_svg(fig)
