@@ -61,14 +61,23 @@ def rows(results: Path, value: str = "score") -> pd.DataFrame:
     return pd.DataFrame.from_records(records)
 
 
+def cells(line: str) -> list[str]:
+    """A markdown table row's cells, without their padding (widths follow the content)."""
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
 def replace_table(path: Path, table: str) -> None:
-    """Swap the markdown table of `path` that has `table`'s header row for `table`."""
+    """Swap the markdown table of `path` that has `table`'s header row (the same cells,
+    whatever their padding) for `table`."""
     lines = path.read_text().split("\n")
     new = table.split("\n")
-    try:
-        start = lines.index(new[0])
-    except ValueError:
-        raise SystemExit(f"{path}: no table with the header row {new[0]!r}") from None
+    header = cells(new[0])
+    start = next(
+        (i for i, line in enumerate(lines) if line.startswith("|") and cells(line) == header),
+        None,
+    )
+    if start is None:
+        raise SystemExit(f"{path}: no table with the header row {new[0]!r}")
     end = start
     while end < len(lines) and lines[end].startswith("|"):
         end += 1

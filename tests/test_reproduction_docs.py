@@ -53,6 +53,9 @@ def test_update_replaces_only_the_table_with_the_same_header(tmp_path):
     )
     with pytest.raises(SystemExit, match="no table"):
         reproduction_table.replace_table(page, "| x |\n|--|\n| 1 |")
+    # a wider cell re-pads the header: still the same table
+    reproduction_table.replace_table(page, "| a     | b |\n|--|--|\n| 55555 | 6 |")
+    assert "| 55555 | 6 |" in page.read_text() and "| 5 | 6 |" not in page.read_text()
 
 
 def test_admm_trace_table_matches_the_result_files(capsys):
