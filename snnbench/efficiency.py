@@ -31,6 +31,7 @@ count the operations of an `nn.GRU` layer ("not yet supported"), and neither do 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import torch
 
@@ -38,7 +39,7 @@ from snnbench.models.gru import GRUNetwork
 from snnbench.models.lif import LIFNetwork
 
 DEFINITIONS = "neurobench-2.3.0"
-PROBE_BATCH = 1024  # samples per replayed batch: the tallies do not depend on it (tested)
+Replay = Literal["run", "step"]  # the path a task's scorer drove the network by
 
 
 def _binary(x: torch.Tensor) -> torch.Tensor:
@@ -64,32 +65,84 @@ class Activity:
     read_steps: int = 0  # calls of the readout per sample: 1, or T with every-step features
 
 
-def probe(network: LIFNetwork, inputs: torch.Tensor, batch: int = PROBE_BATCH) -> Activity:
-    """Replay `inputs` (n, T, n_in), the inputs the network saw while it was scored, through
-    its step API (`LIFNetwork.advance`, the path `step` takes) and tally its activity."""
+class TallyingScan:
+    """lif_scan_'s arithmetic in torch, step by step, with the tallies: `u.add_(r, alpha=beta)`
+    is one fused multiply-add, as the kernel's (scan.py; tests/test_lif.py holds the two bit
+    for bit), so the replay of `run` fires exactly where `run` fired.  Called once per layer,
+    in order, for each batch."""
+
+    def __init__(self, act: Activity, depth: int):
+        self.act, self.depth, self.layer = act, depth, 0
+
+    def __call__(self, currents, beta, theta, output, count) -> None:
+        act, layer = self.act, self.layer
+        self.layer = (self.layer + 1) % self.depth
+        r, before = torch.zeros_like(currents[:, 0]), None
+        for t in range(currents.shape[1]):
+            u = currents[:, t].clone()
+            u.add_(r, alpha=beta)
+            s = u >= theta
+            r = u - theta * s
+            act.spikes[layer] += s.sum(dim=1)
+            act.neuron_steps += s.numel()
+            act.membrane_updates += u.numel() if before is None else int((u != before).sum())
+            before = u
+            if count is not None:
+                count += s.sum(dim=(0, 2))
+            if output == "spike":
+                currents[:, t] = s
+            elif output == "membrane":
+                currents[:, t] = r >= 0
+            else:
+                currents[:, t] = r
+
+
+def tally_inputs(act: Activity, inputs: torch.Tensor) -> None:
+    """The first layer's inputs: non-zero count per step and input, and whether a step's
+    inputs over the whole split are all in {-1, 0, 1}."""
+    x = inputs.to(torch.float32)  # as the network sees them (a uint8 255 is not -1)
+    act.input_nonzero = (x != 0).sum(dim=0)
+    act.input_binary = _binary(x.transpose(0, 1))
+
+
+def tally_features(act: Activity, feats: torch.Tensor) -> None:
+    """Read-out features, (n, K * w) or (n, T, K * w)."""
+    flat = feats.reshape(-1, feats.shape[-1])
+    act.feature_nonzero += (flat != 0).sum(dim=0)
+    act.features_binary &= bool(_binary(flat.reshape(1, -1))[0])
+
+
+def probe(network: LIFNetwork, inputs: torch.Tensor, replay: Replay = "step") -> Activity:
+    """Replay `inputs` (n, T, n_in), the inputs the network saw while it was scored, by the
+    path that scored it, and tally its activity.
+
+    `step`: the step API (`LIFNetwork.advance`, what `step` runs), all samples at once as the
+    autoregressive scorer steps them.  `run`: the fast path's batches and products
+    (`LIFNetwork._layers`) with the scan replaced by `TallyingScan`.  The two paths round
+    `beta * r + current` differently (scan.py), so replaying one by the other could move a
+    spike; replayed by its own path the spike count is the scorer's (the harness checks)."""
     n, steps, _ = inputs.shape
     act = Activity(samples=n, read_steps=steps if network.spec.every_step else 1)
-    act.input_nonzero = torch.zeros(steps, inputs.shape[2], dtype=torch.int64)
-    act.input_binary = torch.ones(steps, dtype=torch.bool)
+    tally_inputs(act, inputs)
     act.spikes = [torch.zeros(w.shape[:2], dtype=torch.int64) for w in network.hidden]
     act.feature_nonzero = torch.zeros(network.spec.p_last, dtype=torch.int64)
-    for start in range(0, n, batch):
-        xb = inputs[start : start + batch]
-        state, before = network.init_state(xb.shape[0]), None
-        for t in range(steps):
-            x_t = xb[:, t]
-            act.input_nonzero[t] += (x_t != 0).sum(dim=0)
-            act.input_binary[t] &= bool(_binary(x_t.reshape(1, -1))[0])
-            state, currents, spikes, feats = network.advance(state, x_t)
-            for layer, (u, s) in enumerate(zip(currents, spikes, strict=True)):
-                act.spikes[layer] += s.sum(dim=1)
-                act.neuron_steps += s.numel()
-                changed = u.numel() if before is None else int((u != before[layer]).sum())
-                act.membrane_updates += changed
-            before = currents
-            if network.spec.every_step or t == steps - 1:
-                act.feature_nonzero += (feats != 0).sum(dim=0)
-                act.features_binary &= bool(_binary(feats.reshape(1, -1))[0])
+    if replay == "run":
+        weights, _ = network._fast_weights("gemm")
+        scan = TallyingScan(act, len(network.hidden))
+        for _, xb in network._batches(inputs, None, False):
+            tally_features(act, network._flatten(network._layers(xb, None, weights, False, scan)))
+        return act
+    state, before = network.init_state(n), None
+    for t in range(steps):
+        state, currents, spikes, feats = network.advance(state, inputs[:, t])
+        for layer, (u, s) in enumerate(zip(currents, spikes, strict=True)):
+            act.spikes[layer] += s.sum(dim=1)
+            act.neuron_steps += s.numel()
+            changed = u.numel() if before is None else int((u != before[layer]).sum())
+            act.membrane_updates += changed
+        before = currents
+        if network.spec.every_step or t == steps - 1:
+            tally_features(act, feats)
     return act
 
 
@@ -179,15 +232,33 @@ def static_metrics(network: LIFNetwork | GRUNetwork) -> dict[str, float | int]:
 SPIKING_METRICS: tuple[Metric, ...] = (ActivationSparsity(), MembraneUpdates())
 
 
-def measure(network: LIFNetwork | GRUNetwork, inputs: torch.Tensor, split: str) -> dict:
+class ReplayMismatch(RuntimeError):
+    """The replay did not fire the spikes that were scored: its tallies would be wrong."""
+
+
+def measure(
+    network: LIFNetwork | GRUNetwork,
+    inputs: torch.Tensor,
+    split: str,
+    replay: Replay = "step",
+    spikes: float | None = None,
+) -> dict:
     """The run's `efficiency` entry: every figure per sample of `split`, whose inputs (as the
-    network saw them) are `inputs`."""
+    network saw them) are `inputs`, replayed by `replay`.  `spikes`, the scorer's spikes per
+    sample, is checked against the replay's (ReplayMismatch)."""
     entry: dict = {"split": split, "definitions": DEFINITIONS, **static_metrics(network)}
     names = (*SynapticOperations.names, *(m.name for m in SPIKING_METRICS))
     if not isinstance(network, LIFNetwork):
         return entry | dict.fromkeys(names)
     with torch.no_grad():
-        act = probe(network, inputs)
+        act = probe(network, inputs, replay)
+    fired = sum(int(s.sum()) for s in act.spikes)
+    if spikes is not None and abs(fired - spikes * act.samples) > 0.5:
+        raise ReplayMismatch(
+            f"the {replay} replay fired {fired} spikes on {split}, the scorer "
+            f"{spikes * act.samples:.0f}"
+        )
+    with torch.no_grad():
         entry |= SynapticOperations().compute(network, act)
         entry |= {m.name: m.compute(network, act) for m in SPIKING_METRICS}
     return entry

@@ -9,10 +9,11 @@ task's own protocol (`Task.score`), so no code of the method runs at scoring tim
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Callable
 
-from snnbench.efficiency import measure
+from snnbench.efficiency import ReplayMismatch, measure
 from snnbench.errors import MethodOutputError
 from snnbench.methods.base import Fit, FitData, Method
 from snnbench.models.canonical import build_network
@@ -50,6 +51,17 @@ def score(task: Task, model: Model, split: Split, method: str) -> SplitScore:
         return task.score(model, split)
     except MethodOutputError as exc:
         raise MethodOutputError(f"method {method!r} on {task.id}/{split.name}: {exc}") from None
+
+
+def measured_efficiency(model: Model, scored: SplitScore) -> dict | None:
+    """The test split's efficiency entry, replayed by the scorer's own path; None (not
+    measured, said on stderr) if the replay does not fire the scored spikes, rather than
+    figures for activity that did not happen."""
+    try:
+        return measure(model, scored.inputs, "test", scored.replay, scored.spikes_per_sample)
+    except ReplayMismatch as exc:
+        print(f"efficiency not recorded: {exc}", file=sys.stderr)
+        return None
 
 
 def run_seed(
@@ -107,13 +119,13 @@ def run_seed(
     _, chosen, model, info = best
 
     start = time.perf_counter()
-    metrics, spikes = {}, {}
+    metrics, spikes, efficiency = {}, {}, None
     for name in ("train", *task.eval_splits):
         result = score(task, model, splits[name], method_name)
         metrics[name] = result.metrics
         spikes[name] = result.spikes_per_sample
         if name == "test":
-            efficiency = measure(model, result.inputs, "test")
+            efficiency = measured_efficiency(model, result)
     eval_seconds = time.perf_counter() - start
     steps = splits["test"].steps
     neurons = model.spec.num_neurons

@@ -86,7 +86,7 @@ def rescore_file(path: Path, data_dir: str | None = None) -> list[Rescore]:
                     check.comparisons.append((split, *spikes, score.spikes_per_sample))
                 recorded = run.get("efficiency")
                 if recorded is not None and split == recorded["split"]:
-                    measured = measure(model, score.inputs, split)
+                    measured = measure(model, score.inputs, split, score.replay)
                     check.comparisons.extend(comparisons(recorded, measured))
             out.append(check)
     return out

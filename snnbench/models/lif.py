@@ -19,7 +19,7 @@ Three ways to run it:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Literal, NamedTuple
 
@@ -155,10 +155,16 @@ class LIFNetwork(UnrolledLIF):
 
     @torch.no_grad()
     def _layers(
-        self, x: torch.Tensor, count: torch.Tensor | None, weights: list[torch.Tensor], events: bool
+        self,
+        x: torch.Tensor,
+        count: torch.Tensor | None,
+        weights: list[torch.Tensor],
+        events: bool,
+        scan: Callable[..., None] = lif_scan_,
     ) -> torch.Tensor:
         """Last-layer features (K, T, n, w) of x (n, T, n_in); (K, 1, n, w) when only the last
-        step is read out and the last layer runs on events."""
+        step is read out and the last layer runs on events.  `scan` (gemm engine) is
+        lif_scan_, or a replay that also tallies the activity (snnbench/efficiency.py)."""
         n, steps, _ = x.shape
         # The scans want all samples of a step together; the events kernels all steps of a
         # sample, so with events rows go sample-major.
@@ -188,7 +194,7 @@ class LIFNetwork(UnrolledLIF):
                 w.shape[0], *layout, -1
             )
             if not events:
-                lif_scan_(h, self.spec.beta, self.spec.theta, output, count)
+                scan(h, self.spec.beta, self.spec.theta, output, count)
         return h.transpose(1, 2) if events else h
 
     def _flatten(self, feats: torch.Tensor) -> torch.Tensor:

@@ -127,7 +127,7 @@ def score_autoregressive(task: Task, model: Model, split: Split) -> SplitScore:
     teacher = check_logits(model.run(split.inputs()).logits, (len(split), split.steps, task.n_out))
     tf = token_metrics(*head_predictions(teacher, task.heads), split.targets())
     metrics["teacher_forced_token_accuracy"] = tf["token_accuracy"]
-    return SplitScore(metrics, spikes.double().mean().item(), inputs)
+    return SplitScore(metrics, spikes.double().mean().item(), inputs, "step")
 
 
 # token accuracy by split (recon paper, via docs/tasks.md); base 2 has none

@@ -32,6 +32,8 @@ class SplitScore:
     # split's own, or with the network's outputs fed back); the harness replays them to
     # measure efficiency (snnbench/efficiency.py)
     inputs: torch.Tensor
+    # the path that drove it, which the replay takes too: "run" (the fast path) or "step"
+    replay: str = "run"
 
 
 def check_logits(logits: torch.Tensor, expected: tuple[int, ...]) -> torch.Tensor:
@@ -68,4 +70,5 @@ def score_sequence(task: Task, model: Model, split: Split) -> SplitScore:
         {"accuracy": accuracy(logits.argmax(-1), split.targets())},
         out.spikes.double().mean().item(),
         split.inputs(),
+        "run",
     )
