@@ -266,7 +266,7 @@ def measure(
 
 def comparisons(recorded: dict | None, measured: dict) -> list[tuple[str, str, float, float]]:
     """(split, figure, recorded, measured) for every number a run's efficiency entry holds;
-    none for a run made before it was measured (`rescore` and `verify` compare these)."""
+    none for a run made before it was measured (`rescore` compares these)."""
     if recorded is None:
         return []
     numbers = {k: v for k, v in recorded.items() if isinstance(v, (int, float))}

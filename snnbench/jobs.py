@@ -146,7 +146,13 @@ def start_worker(threads: int | None, parent: int) -> None:
     die_with_parent(parent)
     pin_thread_env(threads)
     import snnbench.harness  # noqa: F401
-    import snnbench.methods  # noqa: F401
+    from snnbench.methods import available_methods
+
+    for entry in available_methods().values():  # the method modules themselves
+        try:
+            entry.load()
+        except Exception:  # a broken plugin fails in the job that asks for it, with its log
+            pass
 
 
 def die_with_parent(parent: int) -> None:

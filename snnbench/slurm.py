@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -186,16 +187,22 @@ def submit(jobs: list[Job], settings: Settings, profile: dict) -> list[Submissio
 
 @contextlib.contextmanager
 def signals_held() -> Iterator[None]:
-    """SIGINT and SIGTERM held back (delivered when the block ends) in the main thread."""
+    """SIGINT and SIGTERM noted, not acted on, until the block ends, then raised as Ctrl-C.
+    Python-level handlers, not a signal mask: sbatch (exec'd, so with default handlers)
+    stays interruptible, and a signal landing on any thread is caught."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    held = {signal.SIGINT, signal.SIGTERM}
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    caught: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM)
+    before = {s: signal.signal(s, lambda signum, frame: caught.append(signum)) for s in held}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+        for s, handler in before.items():
+            signal.signal(s, handler)
+    if caught:
+        raise KeyboardInterrupt
 
 
 def record_submissions(jobs: list[Job], handles: list, settings: Settings) -> list[Submission]:
@@ -297,7 +304,13 @@ def slurm_states(made: list[Submission]) -> dict[str, tuple[str, float | None]]:
     arrays = sorted({s.slurm_id.split("_")[0] for s in made})
     command = ["sacct", "-X", "-n", "-P", "-o", "JobID,State,End", "-j", ",".join(arrays)]
     try:
-        output = subprocess.run(command, capture_output=True, text=True, timeout=60).stdout
+        output = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "SLURM_TIME_FORMAT": "standard"},  # End as ISO, always
+        ).stdout
     except (OSError, subprocess.TimeoutExpired):
         return {}
     rows = SlurmInfoWatcher().read_info("JobID|State|End\n" + output)

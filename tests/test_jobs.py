@@ -98,7 +98,9 @@ def start_grid(out: Path):
         for task in Path(f"/proc/{proc.pid}/task").glob("*/children"):
             children |= {int(pid) for pid in task.read_text().split()}
         time.sleep(0.2)
-    time.sleep(3)  # the workers import torch and start training
+    while not list(out.glob("logs/sg--*.log")) and time.time() < deadline:
+        time.sleep(0.2)  # until a job has started: the parent is past its checks
+    time.sleep(2)  # the workers are training
     return proc, children
 
 

@@ -424,3 +424,30 @@ def test_a_repository_url_links_each_file_to_the_code_at_its_commit(tmp_path: Pa
     assert runner.invoke(app, ["leaderboard", "build", "--repo-url", "ftp://x"]).exit_code == 2
     plain = (build_site(results, tmp_path / "plain") / "methods" / "recon.html").read_text()
     assert "example.org" not in plain and f"commit {commit[:10]}" in plain
+
+
+def test_preset_and_environment_fields_cannot_steer_or_crash_the_build(tmp_path: Path):
+    """A preset is a name (it becomes part of a site path); a thread count is an integer."""
+    from snnbench.results import validate_file
+
+    doc = committed("recon", "first-last-xor-t8")
+    doc["method"]["preset"] = "x/../../sg/first-last-xor-t8-paper"
+    path = write(tmp_path / "a", doc)
+    assert any("preset" in p.field for p in validate_file(path))
+    doc = committed("recon", "first-last-xor-t8")
+    doc["environment"]["torch_threads"] = [1, 2]
+    path = write(tmp_path / "b", doc)
+    assert any("torch_threads" in p.field for p in validate_file(path))
+
+
+def test_a_second_preset_of_one_method_is_not_a_rival(tmp_path: Path):
+    """recon with a paper and a quick file on one task is one method: no leader."""
+    results = tmp_path / "results"
+    write(results, committed("recon", "first-last-xor-t8"))
+    quick = scaled(committed("recon", "first-last-xor-t8"), 0.5)
+    quick["method"]["preset"] = "quick"
+    write(results, quick, folder="recon-quick")
+    site = build_site(results, tmp_path / "site")
+    family = (site / "index.html").read_text().split('id="family-first-last-xor"', 1)[1]
+    row = family.split('href="tasks/first-last-xor-t8.html"', 1)[1].split("</tr>", 1)[0]
+    assert "no leader" in row

@@ -197,9 +197,9 @@ def test_damaged_or_hostile_manifest_lines_are_skipped(tmp_path):
         ({}, 10, False, "queued"),  # sacct does not list it yet
         ({}, 3600, False, "failed"),  # lost: a rerun resubmits it
         # ended 10 s ago, its record not visible here yet (NFS): finishing, not failed
-        ({"7_0": ("COMPLETED", time.time() - 10)}, 60, False, "running"),
+        ({"7_0": ("COMPLETED", 10)}, 60, False, "running"),
         # ended 10 min ago and still no record: finished without writing it
-        ({"7_0": ("COMPLETED", time.time() - 600)}, 900, False, "failed"),
+        ({"7_0": ("COMPLETED", 600)}, 900, False, "failed"),
         ({"7_0": ("COMPLETED", None)}, 60, False, "failed"),
         ({"7_0": ("PREEMPTED", None)}, 60, False, "failed"),  # final where preemption cancels
         ({"7_0": ("CANCELLED", None)}, 60, False, "failed"),
@@ -212,6 +212,8 @@ def test_slurm_states_map_to_the_grid(tmp_path, monkeypatch, sacct, age, recorde
     slurm.slurm_folder(tmp_path).mkdir()
     line = manifest_line(submitted=time.time() - age)
     (slurm.slurm_folder(tmp_path) / slurm.MANIFEST).write_text(line + "\n")
+    now = time.time()  # end times are given as seconds ago
+    sacct = {k: (s, None if ago is None else now - ago) for k, (s, ago) in sacct.items()}
     monkeypatch.setattr(slurm, "slurm_states", lambda made: sacct)
     states = slurm.job_states(tmp_path, lambda job: recorded)
     assert states[Job("sg", "add-b2", 0)][0] == expected

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,6 +73,12 @@ def load_valid(
     return documents, warnings
 
 
+def threads_of(environment: dict) -> int | str:
+    """The run's torch thread count, or "?" (files from before it was recorded)."""
+    threads = environment.get("torch_threads")
+    return threads if isinstance(threads, int) and not isinstance(threads, bool) else "?"
+
+
 def synops_per_sample(summary: dict) -> float | None:
     """Effective synaptic operations (ACs + MACs, NeuroBench's definitions) per test sample,
     mean over seeds; None when not measured (files before schema version 3, the GRU)."""
@@ -98,14 +105,19 @@ def score_rows(path: Path, result: ResultFile) -> list[dict]:
         "spikes_per_sample": summary["spikes_per_sample"]["mean"],
         "synops_per_sample": synops_per_sample(summary),
         "train_seconds": summary["train_seconds"]["mean"],
-        "threads": result.environment.get("torch_threads", "?"),
+        "threads": threads_of(result.environment),
         "hardware": f"{result.environment.get('cpu', '?')}, "
         f"{result.environment.get('torch_threads', '?')} torch thread(s), "
         f"{result.environment.get('platform', '?')}",
         "commit": result.environment.get("git_commit"),
+        # only a full hash names code that exists ("-dirty": uncommitted changes)
+        "commit_is_hash": bool(
+            re.fullmatch(r"[0-9a-f]{40}", str(result.environment.get("git_commit")))
+        ),
         "file": str(path),
         # where the site serves its copy of the file
-        "file_href": f"results/{page_slug(method['name'])}/{task['id']}-{method['preset']}.json",
+        "file_href": f"results/{page_slug(method['name'])}/{task['id']}-"
+        f"{page_slug(method['preset'])}.json",
     }
     return [
         {
@@ -164,6 +176,22 @@ def collect(results_dir: str | Path, data_dir: str | None = None) -> Collection:
     return Collection(pd.DataFrame(rows), methods, warnings)
 
 
+def board_ranks(table: pd.DataFrame, metric: str) -> list[int]:
+    """Each row's shared rank by `metric` (ranks.py) among the spiking rows; 0 for the
+    non-spiking references, which are not ranked."""
+    spiking = table.spiking.astype(bool).tolist()
+    stats = [
+        SeedStats(m, sd, int(n))
+        for m, sd, n, s in zip(
+            table[f"{metric}_mean"], table[f"{metric}_std"], table[f"{metric}_n"], spiking,
+            strict=True,
+        )
+        if s
+    ]  # fmt: skip
+    ranks = iter(shared_ranks(stats))
+    return [next(ranks) if s else 0 for s in spiking]
+
+
 def ranking(scores: pd.DataFrame, task: str, group: str, split: str) -> pd.DataFrame:
     """One row per method on one split of one task version: all metrics, ranked by the primary.
 
@@ -195,16 +223,7 @@ def ranking(scores: pd.DataFrame, task: str, group: str, split: str) -> pd.DataF
     synops = part.groupby(["method", "preset"]).synops_per_sample.first()
     table = table.reset_index().join(synops, on=["method", "preset"])
     table = table.sort_values(f"{primary}_mean", ascending=False, kind="stable")
-    spiking = table[table.spiking.astype(bool)]
-    stats = [
-        SeedStats(m, sd, int(n))
-        for m, sd, n in zip(
-            spiking[f"{primary}_mean"], spiking[f"{primary}_std"], spiking[f"{primary}_n"],
-            strict=True,
-        )
-    ]  # fmt: skip
-    table["rank"] = 0
-    table.loc[spiking.index, "rank"] = shared_ranks(stats)
+    table["rank"] = board_ranks(table, primary)
     # a parameter budget far from the board's median is flagged: sizes are not matched
     table["budget_ratio"] = table.params / table.params.median()
     table["seeds"] = table[f"{primary}_n"].astype(int)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from snnbench.leaderboard.collect import Collection, ranking
+from snnbench.leaderboard.collect import Collection, board_ranks, ranking
 from snnbench.tasks import TASKS
 
 
@@ -41,6 +41,16 @@ class Row:
         return sum(ranks) / len(ranks) if ranks else None
 
 
+def one_per_method(table: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """A board with one row per method (its paper-preset file where it has two), ranked
+    again among those rows: a method's second preset must not compete with the others, or
+    with itself."""
+    table = table.assign(paper=table.preset != "paper").sort_values("paper", kind="stable")
+    table = table.drop_duplicates("method").copy()
+    table["rank"] = board_ranks(table, metric)
+    return table
+
+
 def current_group(scores: pd.DataFrame, task_id: str) -> str | None:
     """The data group of the task's current version with the most score rows, if any."""
     part = scores[(scores.task == task_id) & (scores.version == TASKS[task_id].version)]
@@ -58,9 +68,7 @@ def overview(collection: Collection, method_versions: dict[str, str]) -> dict:
         if group is None:
             continue
         tasks.append(task_id)
-        table = ranking(scores, task_id, group, "test")
-        table = table.assign(paper=table.preset != "paper").sort_values("paper", kind="stable")
-        table = table.drop_duplicates("method")  # the paper preset's file where there are two
+        table = one_per_method(ranking(scores, task_id, group, "test"), task.primary_metric)
         ranked = int((table["rank"] > 0).sum())
         metric = task.primary_metric
         for _, r in table.iterrows():

@@ -147,9 +147,10 @@ def pareto_svg(scores: pd.DataFrame, family: str, cost: str) -> str | None:
         return None
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
     tasks = [t for t in TASKS if t in set(part.task)]
-    markers = dict(zip(tasks, "osD^vP*Xh", strict=False))
+    markers = {t: "osD^vP*Xh"[i % 9] for i, t in enumerate(tasks)}
     colours = {}
-    for (name, threads), frame in sorted(part.groupby(["method", "threads"])):
+    groups = part.groupby(["method", part.threads.astype(str)])
+    for (name, threads), frame in sorted(groups, key=lambda g: g[0]):
         label = name if cost != "train_seconds" else f"{name} ({threads} thr.)"
         colour = colours.setdefault(label, f"C{len(colours) % 10}")
         for task, points in frame.groupby("task"):

@@ -35,7 +35,7 @@ from snnbench.leaderboard.downloads import (
     write_networks_archive,
     write_score_tables,
 )
-from snnbench.leaderboard.overview import overview
+from snnbench.leaderboard.overview import one_per_method, overview
 from snnbench.leaderboard.pages import inside, page_slug
 from snnbench.leaderboard.ranks import RULE as RANK_RULE
 from snnbench.tasks import TASKS, Task, families
@@ -157,7 +157,8 @@ def leaders_on_test(collection: Collection, task: Task, part: pd.DataFrame) -> l
     References are unranked."""
     if "test" not in set(part.split):
         return []
-    ranked = ranking(collection.scores, task.id, part.group.iloc[0], "test")
+    board = ranking(collection.scores, task.id, part.group.iloc[0], "test")
+    ranked = one_per_method(board, task.primary_metric)
     if (ranked["rank"] > 0).sum() < 2:
         return []
     first = ranked[ranked["rank"] == 1]
