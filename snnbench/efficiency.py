@@ -64,6 +64,15 @@ class Activity:
     features_binary: bool = True
     read_steps: int = 0  # calls of the readout per sample: 1, or T with every-step features
 
+    def tally_step(
+        self, layer: int, u: torch.Tensor, s: torch.Tensor, before: torch.Tensor | None
+    ) -> None:
+        """One step of one layer: pre-reset membranes u, spikes s, last step's u (None at
+        the first step, where NeuroBench counts every neuron as updated)."""
+        self.spikes[layer] += s.sum(dim=1)
+        self.neuron_steps += s.numel()
+        self.membrane_updates += u.numel() if before is None else int((u != before).sum())
+
 
 class TallyingScan:
     """lif_scan_'s arithmetic in torch, step by step, with the tallies: `u.add_(r, alpha=beta)`
@@ -83,9 +92,7 @@ class TallyingScan:
             u.add_(r, alpha=beta)
             s = u >= theta
             r = u - theta * s
-            act.spikes[layer] += s.sum(dim=1)
-            act.neuron_steps += s.numel()
-            act.membrane_updates += u.numel() if before is None else int((u != before).sum())
+            act.tally_step(layer, u, s, before)
             before = u
             if count is not None:
                 count += s.sum(dim=(0, 2))
@@ -112,6 +119,7 @@ def tally_features(act: Activity, feats: torch.Tensor) -> None:
     act.features_binary &= bool(_binary(flat.reshape(1, -1))[0])
 
 
+@torch.no_grad()
 def probe(network: LIFNetwork, inputs: torch.Tensor, replay: Replay = "step") -> Activity:
     """Replay `inputs` (n, T, n_in), the inputs the network saw while it was scored, by the
     path that scored it, and tally its activity.
@@ -136,10 +144,7 @@ def probe(network: LIFNetwork, inputs: torch.Tensor, replay: Replay = "step") ->
     for t in range(steps):
         state, currents, spikes, feats = network.advance(state, inputs[:, t])
         for layer, (u, s) in enumerate(zip(currents, spikes, strict=True)):
-            act.spikes[layer] += s.sum(dim=1)
-            act.neuron_steps += s.numel()
-            changed = u.numel() if before is None else int((u != before[layer]).sum())
-            act.membrane_updates += changed
+            act.tally_step(layer, u, s, None if before is None else before[layer])
         before = currents
         if network.spec.every_step or t == steps - 1:
             tally_features(act, feats)
@@ -250,17 +255,15 @@ def measure(
     names = (*SynapticOperations.names, *(m.name for m in SPIKING_METRICS))
     if not isinstance(network, LIFNetwork):
         return entry | dict.fromkeys(names)
-    with torch.no_grad():
-        act = probe(network, inputs, replay)
+    act = probe(network, inputs, replay)
     fired = sum(int(s.sum()) for s in act.spikes)
     if spikes is not None and abs(fired - spikes * act.samples) > 0.5:
         raise ReplayMismatch(
             f"the {replay} replay fired {fired} spikes on {split}, the scorer "
             f"{spikes * act.samples:.0f}"
         )
-    with torch.no_grad():
-        entry |= SynapticOperations().compute(network, act)
-        entry |= {m.name: m.compute(network, act) for m in SPIKING_METRICS}
+    entry |= SynapticOperations().compute(network, act)
+    entry |= {m.name: m.compute(network, act) for m in SPIKING_METRICS}
     return entry
 
 
