@@ -58,18 +58,13 @@ def environment() -> Environment:
     return env
 
 
-def code_locations() -> dict[str, str]:
-    """Registered methods' entry points (module:Class); submitted methods may not be installed."""
+def installed_methods() -> dict[str, tuple[str, type]]:
+    """Each registered method's entry point (module:Class) and class, as installed now:
+    its version flags scores of older ones, its changelog goes on its page.  Submitted
+    methods may not be installed."""
     from snnbench.methods import available_methods
 
-    return {name: ep.value for name, ep in available_methods().items()}
-
-
-def installed_changelogs() -> dict[str, dict[str, str]]:
-    """Each registered method's changelog (version -> what changed), for its page."""
-    from snnbench.methods import available_methods
-
-    return {name: dict(ep.load().changelog) for name, ep in available_methods().items()}
+    return {name: (ep.value, ep.load()) for name, ep in available_methods().items()}
 
 
 def submit_page_html() -> str:
@@ -108,12 +103,6 @@ def source_url(entry_point: str | None, repo: str | None, commit: str) -> str | 
         module = module.removeprefix("snnbench/")
     return f"{repo}/blob/{commit}/{module}.py"
 
-
-def installed_versions() -> dict[str, str]:
-    """The version of every registered method as installed now, to flag scores of older versions."""
-    from snnbench.methods import available_methods
-
-    return {name: str(ep.load().version) for name, ep in available_methods().items()}
 
 
 def task_sections(collection: Collection, task_id: str) -> list[dict]:
@@ -279,7 +268,8 @@ def write_site(collection: Collection, out: Path, networks: int = 0, repo_url: s
                 name = f"{page_slug(family)}-pareto-{cost}.svg"
                 pareto_plots.setdefault(family, []).append({"file": name, "cost": cost})
                 inside(out / "plots", name).write_text(svg)
-    versions = installed_versions()
+    installed = installed_methods()
+    versions = {name: str(cls.version) for name, (_, cls) in installed.items()}
     write(
         "index.html",
         "index.html",
@@ -315,7 +305,8 @@ def write_site(collection: Collection, out: Path, networks: int = 0, repo_url: s
         )
 
     write("submit.html", "submit.html", "", body=submit_page_html())
-    locations, changelogs = code_locations(), installed_changelogs()
+    locations = {name: entry for name, (entry, _) in installed.items()}
+    changelogs = {name: dict(cls.changelog) for name, (_, cls) in installed.items()}
     for info in collection.methods.values():
         mine = scores[scores.slug == info.slug]
         table = mine[mine.metric == mine.primary_metric].assign(
