@@ -3,13 +3,17 @@ witnesses come from."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import numpy as np
 import pytest
 import torch
 
 from snnbench.config import read_config, resolve
+from snnbench.errors import UsageError
 from snnbench.methods import get_method
 from snnbench.methods import sg as sg_module
-from snnbench.methods.recon import dictionary, distinct_columns, prune
+from snnbench.methods.recon import dictionary, distinct_columns, prune, readout_rows
 from snnbench.tasks import get_task
 from snnbench.testing import fit_data, network
 
@@ -199,3 +203,46 @@ def test_the_default_solver_certifies_every_hinge_readout_of_the_path(xor):
     for _, fit in get_method("recon").fit_grid(data, configs, 0):
         solve = fit.info["solves"][0]
         assert solve["solver"] == "highs" and solve["converged"] and solve["rel_gap"] <= 1e-6, solve
+
+
+def test_readout_train_size_solves_the_readout_on_a_seeded_subset(xor):
+    task, splits = xor
+    data = fit_data(task, splits)
+    config = {**QUICK, "beta_reg": 0.01, "readout_train_size": 300}
+    fit = get_method("recon").fit(data, config, 0)
+    assert fit.info["dictionary_rows"] == 300
+    # the same readout as recon given only those 300 sequences as its training split
+    subset = readout_rows(data.train, 300, 0)
+    assert len(subset) == 300
+    alone = get_method("recon").fit(replace(data, train=subset), {**QUICK, "beta_reg": 0.01}, 0)
+    assert torch.equal(fit.weights["readout.weight"], alone.weights["readout.weight"])
+    # another seed draws other sequences; a size at or above the split is the whole split
+    assert not np.array_equal(readout_rows(data.train, 300, 1).x, subset.x)
+    assert readout_rows(data.train, len(data.train), 0) is data.train
+
+
+def test_sg_recon_trains_its_witnesses_on_every_training_sequence(xor, monkeypatch):
+    task, splits = xor
+    data = fit_data(task, splits)
+    seen = []
+
+    def record(self, data, config, seed):
+        seen.append(len(data.train))
+        return get_method("recon").witnesses(data, QUICK, seed)
+
+    monkeypatch.setattr(sg_module.SurrogateGradient, "train", record)
+    config = {**QUICK, "beta_reg": 0.01, "readout_train_size": 300, "sg_lr": 0.01, "sg_epochs": 1}
+    fit = get_method("sg-recon").fit(data, config, 0)
+    assert seen == [len(splits["train"])] and fit.info["dictionary_rows"] == 300
+
+
+def test_the_full_smnist_preset_solves_its_readout_on_6000_sequences():
+    """The recon paper's MNIST setting (tasks.md); the mini track and other families use all."""
+    for name in ("recon", "sg-recon", "recon-sg"):
+        method = get_method(name)
+        full = method.config("paper", get_task("smnist-t4").info)
+        assert full.settings["readout_train_size"] == 6000
+        for other in ("smnist-mini-t4", "first-last-xor-t8", "add-b3"):
+            assert "readout_train_size" not in method.config("paper", get_task(other).info).settings
+        with pytest.raises(UsageError, match="readout_train_size"):
+            method.check_config(full.with_overrides({"readout_train_size": 0}))

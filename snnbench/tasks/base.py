@@ -53,6 +53,15 @@ class Split:
     def targets(self) -> torch.Tensor:
         return _tensor(self.y)
 
+    def subset(self, index: np.ndarray) -> Split:
+        """The samples at `index` (in that order), every array alike."""
+        return replace(
+            self,
+            x=self.x[index],
+            y=self.y[index],
+            extras={k: v[index] for k, v in self.extras.items()},
+        )
+
     def read_only_copy(self) -> Split:
         """A copy whose arrays cannot be written: what a method gets (the harness keeps its own)."""
 
