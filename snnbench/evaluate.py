@@ -1,8 +1,9 @@
 """`snnbench evaluate`: run a method on a task over seeds, resumably, into result files.
 
 Each finished seed is written at once as its own record and the summary is rebuilt from the
-records (snnbench/results/store.py), so an interrupted run loses only the seed in progress
-and concurrent runs of other seeds lose nothing.
+records (snnbench/results/store.py), so an interrupted run loses at most the work since its
+seed's last mid-fit checkpoint (snnbench/checkpoints.py) and concurrent runs of other seeds
+lose nothing.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from snnbench.checkpoints import Checkpoints, run_identity
 from snnbench.config import ResolvedConfig
 from snnbench.environment import environment
 from snnbench.errors import StaleResultsError, UsageError
@@ -153,6 +155,8 @@ def evaluate(
         return network_entry(saved[-1])
 
     for seed in (s for s in seeds if s not in ready.finished):
+        identity = run_identity(ready.method_header, ready.task_header, seed)
+        checkpoints = Checkpoints(ready.store.resume_path(seed), identity)
         run = run_seed(
             ready.method,
             method_name,
@@ -163,9 +167,11 @@ def evaluate(
             seed,
             lambda d, t, s=seed: progress(s, d, t),
             keep,
+            checkpoints,
         )
         record = SeedRecord(ready.method_header, ready.task_header, run, environment(), now())
         result = ready.store.write(record, saved.pop())
+        checkpoints.discard()
     if result is None:
         raise UsageError("no seeds to run")
     return result

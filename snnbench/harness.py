@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 
+from snnbench.checkpoints import Checkpoints
 from snnbench.efficiency import ReplayMismatch, measure
 from snnbench.errors import MethodOutputError
 from snnbench.methods.base import Fit, FitData, Method
@@ -74,6 +75,7 @@ def run_seed(
     seed: int,
     progress: Callable[[int, int], None] = lambda done, total: None,
     keep_network: Callable[[Model], dict] | None = None,
+    checkpoints: Checkpoints | None = None,
 ) -> dict:
     """Train the grid points in order, pick the best on val, score the pick on every split.
 
@@ -81,8 +83,11 @@ def run_seed(
     is skipped: the choice, and every reported score, are the same as with the full search.
     The recorded hyperparameters are the harness's own grid points, never the method's copy.
     keep_network, if given, receives the scored network; what it returns (evaluate: the saved
-    file's sha256 and size) is recorded as the run's `network`.
+    file's sha256 and size) is recorded as the run's `network`.  checkpoints: where the
+    method's fits save their state (evaluate: the seed's resume folder); its clock, which
+    resumes with them, gives train_seconds.
     """
+    checkpoints = checkpoints or Checkpoints()
     finished, per_fit = 0, 1
 
     def fit_progress(done: int, total: int) -> None:  # one bar over all grid points
@@ -91,10 +96,13 @@ def run_seed(
         progress(finished * total + done, len(candidates) * total)
 
     data = FitData(
-        task.info, splits["train"].read_only_copy(), splits["val"].read_only_copy(), fit_progress
+        task.info,
+        splits["train"].read_only_copy(),
+        splits["val"].read_only_copy(),
+        fit_progress,
+        checkpoints,
     )
     given = [dict(c) for c in candidates]  # the method may edit its copies; these stay as they were
-    start = time.perf_counter()
     selection, best, seen = [], None, set()
     for config, fit in method.fit_grid(data, given, seed):
         index = next((i for i, c in enumerate(candidates) if c == config and i not in seen), None)
@@ -115,7 +123,7 @@ def run_seed(
             break
     if best is None:
         raise MethodOutputError(f"method {method_name!r} returned no model")
-    train_seconds = time.perf_counter() - start
+    train_seconds = checkpoints.seconds()
     _, chosen, model, info = best
 
     start = time.perf_counter()

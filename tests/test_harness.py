@@ -109,7 +109,9 @@ def test_selection_uses_val_and_the_method_gets_read_only_copies_without_test():
     grid = [{**QUICK, "which": 0}, {**QUICK, "which": 1}]
     result = run_seed(method, "fixed", XOR, splits, grid, ["which"], 0)
     for data in method.given:
-        assert {f.name for f in dataclasses.fields(data)} == {"task", "train", "val", "progress"}
+        fields = {f.name for f in dataclasses.fields(data)}
+        assert fields == {"task", "train", "val", "progress", "checkpoints"}
+        assert not hasattr(data.checkpoints, "splits")  # a place for states, no data
         assert not isinstance(data.task, Task) and not hasattr(data.task, "load")
         assert data.train is not splits["train"] and data.val is not splits["val"]
         assert np.array_equal(data.val.x, splits["val"].x)

@@ -17,6 +17,7 @@ from typing import Any, Callable, ClassVar
 import torch
 from torch import nn
 
+from snnbench.checkpoints import Checkpoints
 from snnbench.config import ResolvedConfig, read_config, resolve
 from snnbench.models.lif import LIFSpec
 from snnbench.tasks.base import Split, TaskInfo
@@ -32,6 +33,8 @@ class FitData:
     train: Split
     val: Split
     progress: ProgressFn = field(default=lambda done, total: None)
+    # where a long fit saves its state to resume mid-fit (the harness owns the folder)
+    checkpoints: Checkpoints = field(default_factory=Checkpoints)
 
 
 @dataclass(frozen=True)

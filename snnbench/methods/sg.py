@@ -12,6 +12,8 @@ runs to score every method the same way.
 from __future__ import annotations
 
 import copy
+import json
+import time
 from typing import ClassVar
 
 import torch
@@ -20,6 +22,10 @@ from torch import nn
 from snnbench.methods.base import BestOnVal, Fit, FitData, Method, network_spec
 from snnbench.models.lif import LIFNetwork
 from snnbench.tasks.base import Split, TaskInfo
+
+# A long fit saves its loop at most this often (seconds) and when it ends: a resumed fit
+# loses at most this much work, and a short fit writes one state.
+SAVE_EVERY = 60.0
 
 
 def task_loss(logits: torch.Tensor, y: torch.Tensor, task: TaskInfo) -> torch.Tensor:
@@ -72,9 +78,13 @@ def train_surrogate_gradient(
     x, y = train.inputs(), train.targets()
     epochs, batch_size = config["epochs"], config["batch_size"]
     kept = BestOnVal(config.get("early_stop", epochs), copy.deepcopy(module.state_dict()))
-    if keep_initial:
+    name = f"surrogate-gradient {json.dumps(config, sort_keys=True)} {keep_initial}"
+    parts = {"module": module, "optimizer": optimizer, "scheduler": scheduler}
+    epoch, saved_at = resume(data.checkpoints.load(name), parts, generator, kept), time.monotonic()
+    if keep_initial and epoch == 0:
         kept.best = selection_accuracy(predict(module, data.val, 4096), data.val.targets(), task)
-    for epoch in range(epochs):
+    data.progress(epoch, epochs)
+    while epoch < epochs and not kept.done:
         module.train()
         for idx in torch.randperm(len(train), generator=generator).split(batch_size):
             optimizer.zero_grad()
@@ -83,11 +93,35 @@ def train_surrogate_gradient(
         score = selection_accuracy(predict(module, data.val, 4096), data.val.targets(), task)
         scheduler.step(score)
         kept.offer(score, lambda: copy.deepcopy(module.state_dict()))
-        data.progress(epoch + 1, epochs)
-        if kept.done:
-            break
+        epoch += 1
+        data.progress(epoch, epochs)
+        if kept.done or epoch == epochs or time.monotonic() - saved_at > SAVE_EVERY:
+            state = {k: v.state_dict() for k, v in parts.items()}
+            data.checkpoints.save(name, {**state, **loop_state(epoch, generator, kept)})
+            saved_at = time.monotonic()
     module.load_state_dict(kept.state)
     return module
+
+
+def loop_state(epoch: int, generator: torch.Generator, kept: BestOnVal) -> dict:
+    """What the training loop holds besides its module, optimizer and schedule."""
+    return {
+        "epoch": epoch,
+        "generator": generator.get_state(),
+        "kept": {"best": kept.best, "stale": kept.stale, "state": kept.state},
+    }
+
+
+def resume(saved: dict | None, parts: dict, generator: torch.Generator, kept: BestOnVal) -> int:
+    """Restore a saved loop exactly (the next epoch draws the batches it would have); the
+    epoch to continue from, 0 without a saved state."""
+    if saved is None:
+        return 0
+    for key, part in parts.items():
+        part.load_state_dict(saved[key])
+    generator.set_state(saved["generator"])
+    kept.best, kept.stale, kept.state = (saved["kept"][k] for k in ("best", "stale", "state"))
+    return int(saved["epoch"])
 
 
 class SurrogateGradient(Method):

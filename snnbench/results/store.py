@@ -54,6 +54,10 @@ class ResultStore:
         """Derived from the seed only: a record never names a path of its own."""
         return self.folder / f"seed-{seed}.safetensors"
 
+    def resume_path(self, seed: int) -> Path:
+        """The seed's mid-fit checkpoints while it trains (snnbench/checkpoints.py)."""
+        return self.folder / f"seed-{seed}.resume"
+
     def record_files(self) -> list[Path]:
         if not self.folder.is_dir():
             return []
