@@ -82,3 +82,18 @@ def test_grid_benchmark_runs(capsys):
     module.main(["--methods", "recon", "--tasks", "first-last-xor-t6", "--seeds", "0,1"])
     out = capsys.readouterr().out
     assert "| --jobs 1 |" in out and "| --jobs 2 |" in out and "speed-up" in out
+
+
+def test_task_cost_benchmark_measures_rounds_and_fixed_costs(capsys, monkeypatch):
+    module = load_benchmark("task_cost")
+    argv = ["task_cost.py", "--task", "first-last-xor-t6", "--preset", "quick"]
+    monkeypatch.setattr("sys.argv", [*argv, "--methods", "sg,recon,admm,recon-sg"])
+    module.main()
+    rows = {
+        line.split(" | ")[0][2:]: line.split(" | ")
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("| ") and "---" not in line
+    }
+    assert rows["sg"][1] != "-" and float(rows["sg"][1]) > 0 and rows["sg"][3] == "15"
+    assert rows["recon"][1] == "-" and float(rows["recon"][2]) > 0
+    assert float(rows["admm"][1]) > 0 and float(rows["recon-sg"][1]) > 0
