@@ -6,7 +6,8 @@ the measurement behind such a decision (docs/reproduction.md).  Each method fits
 grid point once with its round count (`epochs`, `sg_epochs` or `iterations`) set to 2; the
 time between the two rounds' progress reports is one round (an epoch: training plus the val
 pass of early stopping; the mean of both where the fit reports its start), the rest is the
-fit's fixed cost (data copies, initialisation, dictionary and readout solves).  A seed's worst case is then
+fit's fixed cost (data copies, initialisation, dictionary and readout solves).  A seed's
+worst case is then
     grid points x (fixed + rounds x round)
 (early stopping only shortens it; recon's path warm-starts all but its first solve, so its
 fixed cost is an upper bound there).  Methods without rounds (recon, reservoir) are timed
