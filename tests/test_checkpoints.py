@@ -8,6 +8,7 @@ import pickle
 
 import pytest
 import torch
+from grid_runs import without_times
 
 from snnbench.checkpoints import Checkpoints, run_identity
 from snnbench.evaluate import evaluate
@@ -18,19 +19,10 @@ from snnbench.tasks import get_task
 TASK = "first-last-xor-t6"
 # two fits each: the first finishes, the second is cut mid-way (recon-sg's quick grid has two)
 GRID = {"sg": {"lr": [0.01, 0.005]}, "recon-sg": {}}
-TIMES = ("train_seconds", "eval_seconds")
 
 
 class Interrupt(Exception):
     pass
-
-
-def untimed(run: dict) -> dict:
-    """The run without wall times (its own, and each readout solve's in the fit info)."""
-    info = run["fit_info"] or {}
-    solves = [{k: v for k, v in s.items() if k != "seconds"} for s in info.get("solves", [])]
-    rest = {k: v for k, v in run.items() if k not in TIMES}
-    return rest | {"fit_info": info | ({"solves": solves} if solves else {})}
 
 
 def run(method: str, out, stop_at: int | None = None) -> dict:
@@ -53,7 +45,7 @@ def test_an_interrupted_seed_resumes_to_the_uninterrupted_numbers(method, tmp_pa
     folder = ResultStore(resumed_out, method, TASK).resume_path(0)
     assert len(list(folder.glob("state-*.pt"))) == 2, "one state per fit of the grid"
     resumed = run(method, resumed_out)
-    assert untimed(resumed) == untimed(whole), (
+    assert without_times(resumed) == without_times(whole), (
         "the network (sha256), choices and every metric must be the uninterrupted run's"
     )
     assert not folder.exists(), "the states go once the seed's record is written"
