@@ -49,6 +49,10 @@ class Checkpoints:
         """Train time of the seed so far, including what earlier processes saved."""
         return self.banked + time.perf_counter() - self.start
 
+    def earlier_seconds(self) -> float:
+        """Train time that interrupted earlier processes of this seed recorded in their states."""
+        return max(0.0, self.banked)
+
     def _path(self, name: str) -> Path:
         assert self.folder is not None
         # hashed: a method's name for its state never becomes a path of its own

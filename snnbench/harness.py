@@ -84,9 +84,11 @@ def run_seed(
     The recorded hyperparameters are the harness's own grid points, never the method's copy.
     keep_network, if given, receives the scored network; what it returns (evaluate: the saved
     file's sha256 and size) is recorded as the run's `network`.  checkpoints: where the
-    method's fits save their state (evaluate: the seed's resume folder); its clock, which
-    resumes with them, gives train_seconds.
+    method's fits save their state (evaluate: the seed's resume folder).  train_seconds are
+    timed here, plus the seconds an interrupted earlier process banked in the states resumed
+    from: the method holds the Checkpoints object, so its clock is not the one reported.
     """
+    started = time.perf_counter()
     checkpoints = checkpoints or Checkpoints()
     finished, per_fit = 0, 1
 
@@ -123,7 +125,7 @@ def run_seed(
             break
     if best is None:
         raise MethodOutputError(f"method {method_name!r} returned no model")
-    train_seconds = checkpoints.seconds()
+    train_seconds = checkpoints.earlier_seconds() + time.perf_counter() - started
     _, chosen, model, info = best
 
     start = time.perf_counter()

@@ -4,6 +4,7 @@ data, and every hostile method output refused or made harmless."""
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import numpy as np
 import pytest
@@ -141,6 +142,20 @@ def test_a_method_that_edits_its_val_copy_is_scored_on_the_true_val():
     assert result["selection"][0]["val_score"] == 0.5
     assert result["metrics"]["val"]["accuracy"] == 0.5
     assert splits["val"].fingerprint() == before
+
+
+def test_a_method_cannot_shorten_its_reported_train_time():
+    """Hostile: wind the Checkpoints clock it holds far back.  The harness times the fit
+    itself, so train_seconds still cover the fit's real time."""
+
+    def fast_looking(data, config):
+        data.checkpoints.banked = -1e6
+        data.checkpoints.start += 1e6
+        time.sleep(0.2)
+        return Fit.of(constant(data.task, config))
+
+    result = run(fast_looking)
+    assert result["train_seconds"] >= 0.2
 
 
 class Cheater(LIFNetwork):
