@@ -25,6 +25,7 @@ reproduction_table = load_script("leaderboard/reproduction_table.py")
 LIBRARIES = ["sg", "sg-snntorch", "sg-spikingjelly"]
 TABLES = [
     ("docs/reproduction.md", reproduction_table.METHODS, "score"),
+    ("docs/reproduction.md", reproduction_table.METHODS, "synops"),
     ("docs/admm.md", ["admm", "reservoir", "recon", "sg", "gru"], "score"),
     ("docs/library-baselines.md", LIBRARIES, "score"),
     ("docs/library-baselines.md", LIBRARIES, "synops"),
