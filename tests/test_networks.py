@@ -75,8 +75,19 @@ def test_the_leaderboards_networks_stay_out_of_git():
         pytest.skip("not a git checkout")
     files = listed.stdout.split()
     assert files and not [f for f in files if f.endswith(".safetensors")]
-    large = [f for f in files if (ROOT / f).stat().st_size > 1 << 20]
+    states = [Path(f) for f in files if Path(f).parent.suffix == ".resume"]
+    large = [f for f in files if Path(f) not in states and (ROOT / f).stat().st_size > 1 << 20]
     assert not large, f"committed result files over 1 MB: {large}"
+    # mid-fit states are committed only while their seed trains across sessions: one whose
+    # seed has a record is a leftover that a later run must never mistake for a live fit
+    for state in states:
+        record = state.parent.with_suffix(".json")
+        summary = state.parent.parent.with_suffix(".json")
+        seed = int(state.parent.stem.removeprefix("seed-"))
+        assert state.name.startswith("state-") and state.suffix == ".pt", state
+        assert not (ROOT / record).exists(), f"{state}: its seed is recorded ({record})"
+        if (ROOT / summary).exists():
+            assert seed not in json.loads((ROOT / summary).read_text())["seeds"], state
 
 
 def test_the_site_offers_the_networks_as_one_archive_that_rescores(saved, tmp_path):
