@@ -36,7 +36,7 @@ from typing import Literal
 import torch
 
 from snnbench.models.gru import GRUNetwork
-from snnbench.models.lif import LIFNetwork
+from snnbench.models.lif import LIFNetwork, LIFSpec
 
 DEFINITIONS = "neurobench-2.3.0"
 Replay = Literal["run", "step"]  # the path a task's scorer drove the network by
@@ -62,7 +62,6 @@ class Activity:
     membrane_updates: int = 0
     feature_nonzero: torch.Tensor | None = None  # (p_last,) over the read steps and samples
     features_binary: bool = True
-    read_steps: int = 0  # calls of the readout per sample: 1, or T with every-step features
 
     def tally_step(
         self, layer: int, u: torch.Tensor, s: torch.Tensor, before: torch.Tensor | None
@@ -130,7 +129,7 @@ def probe(network: LIFNetwork, inputs: torch.Tensor, replay: Replay = "step") ->
     `beta * r + current` differently (scan.py), so replaying one by the other could move a
     spike; replayed by its own path the spike count is the scorer's (the harness checks)."""
     n, steps, _ = inputs.shape
-    act = Activity(samples=n, read_steps=steps if network.spec.every_step else 1)
+    act = Activity(samples=n)
     tally_inputs(act, inputs)
     act.spikes = [torch.zeros(w.shape[:2], dtype=torch.int64) for w in network.hidden]
     act.feature_nonzero = torch.zeros(network.spec.p_last, dtype=torch.int64)
@@ -165,30 +164,44 @@ class Metric:
         raise NotImplementedError
 
 
+def layer_sizes(spec: LIFSpec) -> tuple[int, int]:
+    """(weights of all hidden layers, LIF neurons), from the spec's numbers alone: a result
+    file's spec is checked with these, so they build no per-layer list (depth is untrusted)."""
+    k, inner = spec.branches, spec.depth - 2  # LIF layers of width p_rec / K before the last
+    rec, last = spec.p_rec // k, spec.p_last // k
+    if inner == 0:
+        return k * last * spec.n_in, k * last
+    weights = k * (rec * spec.n_in + (inner - 1) * rec * rec + last * rec)
+    return weights, k * (inner * rec + last)
+
+
+def dense_per_sample(spec: LIFSpec, steps: int) -> int:
+    """NeuroBench's dense synaptic operations of one sample of `steps` steps: every weight of
+    each hidden layer once per step, the readout's once per read step (1, or every step)."""
+    read_steps = steps if spec.every_step else 1
+    return steps * layer_sizes(spec)[0] + read_steps * spec.n_out * spec.p_last
+
+
 class SynapticOperations:
     """NeuroBench's SynapticOperations: effective ACs, effective MACs and dense, per sample."""
 
     names = ("effective_acs", "effective_macs", "dense")
 
     def compute(self, network: LIFNetwork, act: Activity) -> dict[str, float]:
-        ops = {"ac": 0, "mac": 0, "dense": 0}
+        ops = {"ac": 0, "mac": 0}
         first = network.hidden[0]  # (K, width, n_in): every branch reads the same inputs
         per_step = act.input_nonzero @ fan_out(first).sum(dim=0)  # (T,)
         ops["ac"] += int(per_step[act.input_binary].sum())
         ops["mac"] += int(per_step[~act.input_binary].sum())
-        steps = act.input_nonzero.shape[0]
-        for w in network.hidden:
-            ops["dense"] += act.samples * steps * w.numel()
         for spikes, w in zip(act.spikes[:-1], network.hidden[1:], strict=True):
             ops["ac"] += int((spikes * fan_out(w)).sum())  # spikes are binary: accumulates
         readout = int(act.feature_nonzero @ fan_out(network.readout.weight))
         ops["ac" if act.features_binary else "mac"] += readout
-        ops["dense"] += act.samples * act.read_steps * network.readout.weight.numel()
-        n = act.samples
+        n, steps = act.samples, act.input_nonzero.shape[0]
         return {
             "effective_acs": ops["ac"] / n,
             "effective_macs": ops["mac"] / n,
-            "dense": ops["dense"] / n,
+            "dense": float(dense_per_sample(network.spec, steps)),
         }
 
 

@@ -219,15 +219,35 @@ def test_evaluate_records_efficiency_that_rescores_exactly(evaluated):
 
 def test_impossible_efficiency_is_refused_and_a_changed_one_does_not_rescore(evaluated, tmp_path):
     record = evaluated / "seed-0.json"
-    cases = {
-        "beyond": {"effective_acs": 1e12},
-        "sparsity": {"activation_sparsity": 0.999},
-        "gru-like": {"membrane_updates": None},
+    entry = json.loads(record.read_text())["run"]["efficiency"]
+    cases = {  # figures -> what the problem says
+        "beyond": ({"effective_acs": 1e12}, "exceed the dense count"),
+        "sparsity": ({"activation_sparsity": 0.999}, "spike count gives"),
+        "gru-like": ({"membrane_updates": None}, "exactly for spiking networks"),
+        "dense": ({"dense": entry["dense"] + 1}, "the spec gives"),
+        "few updates": ({"membrane_updates": 1.0}, "membrane updates 1.0 per sample outside"),
+        "many updates": ({"membrane_updates": 1e12}, "outside"),
     }
-    for name, figures in cases.items():
+    for name, (figures, says) in cases.items():
         problems = validate_file(tampered(record, tmp_path / name, **figures))
-        assert any("efficiency" in p.field for p in problems), (name, problems)
-    plausible = tampered(record, tmp_path / "plausible", membrane_updates=1.0)
+        assert any("efficiency" in p.field and says in p.message for p in problems), (
+            name,
+            problems,
+        )
+    plausible = tampered(
+        record, tmp_path / "plausible", membrane_updates=entry["membrane_updates"] + 1
+    )
     assert validate_file(plausible) == []
     result = runner.invoke(app, ["rescore", str(plausible)])
     assert result.exit_code != 0 and "membrane_updates" in result.output, result.output
+
+
+def test_a_hostile_spec_is_checked_by_formula_not_built(evaluated, tmp_path):
+    """The dense count comes from the spec's numbers: a depth of 10^15 is a problem found at
+    once, not a list of 10^15 layers."""
+    path = tampered(evaluated / "seed-0.json", tmp_path)
+    doc = json.loads(path.read_text())
+    doc["run"]["model"]["spec"]["depth"] = 10**15
+    path.write_text(json.dumps(doc))
+    problems = validate_file(path)
+    assert any("the spec gives" in p.message for p in problems), problems

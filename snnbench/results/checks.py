@@ -209,12 +209,13 @@ def run_problems(run: dict, where: str, method: dict, task: dict, file: str) -> 
         run["spikes"]["per_sample"] or run["spikes"]["per_neuron_per_step"]
     ):
         out.append(Problem(file, f"{where}/spikes", "a non-spiking network reports spikes"))
-    return out + efficiency_problems(run, file, where)
+    return out + efficiency_problems(run, file, where, task["id"])
 
 
-def efficiency_problems(run: dict, file: str, where: str) -> list[Problem]:
+def efficiency_problems(run: dict, file: str, where: str, task_id: str) -> list[Problem]:
     """An efficiency entry that cannot be what the harness measured: on another split than
-    the spikes, operations beyond the dense count, more non-zero parameters or active neurons
+    the spikes, operations beyond the dense count, a dense count or membrane updates the
+    network's spec and the split's length rule out, more non-zero parameters or active neurons
     than the network has, a sparsity the spike count contradicts, or activity figures for a
     non-spiking network (or none for a spiking one)."""
     entry, model = run.get("efficiency"), run["model"]
@@ -240,10 +241,51 @@ def efficiency_problems(run: dict, file: str, where: str) -> list[Problem]:
         return out
     if entry["effective_acs"] + entry["effective_macs"] > entry["dense"]:
         problem(f"effective operations exceed the dense count {entry['dense']}")
+    out += spec_bound_problems(entry, model["spec"], task_id, file, here)
     sparsity = 1 - run["spikes"]["per_neuron_per_step"]
     if not close(entry["activation_sparsity"], sparsity):
         problem(
             f"activation sparsity {entry['activation_sparsity']}, the spike count gives {sparsity}"
+        )
+    return out
+
+
+def spec_bound_problems(
+    entry: dict, spec: dict, task_id: str, file: str, here: str
+) -> list[Problem]:
+    """What the spec fixes: the dense operations exactly, and the membrane updates between
+    every neuron once (NeuroBench counts all at the first step) and every neuron at every
+    step.  Skipped for a task the registry does not know (header_problems reports it)."""
+    from snnbench.efficiency import dense_per_sample, layer_sizes
+    from snnbench.errors import MethodOutputError
+    from snnbench.models.canonical import parse_spec
+    from snnbench.models.lif import LIFSpec
+    from snnbench.tasks import TASKS
+
+    registered = TASKS.get(task_id)
+    if registered is None:
+        return []
+    try:
+        lif = parse_spec(spec)
+    except MethodOutputError as exc:
+        return [Problem(file, here, f"the model's spec is not a network: {exc}")]
+    if not isinstance(lif, LIFSpec):  # a spiking flag on another kind is reported elsewhere
+        return []
+    steps, out = registered.length(entry["split"]), []
+    dense = dense_per_sample(lif, steps)
+    if not close(entry["dense"], dense):
+        out.append(Problem(file, here, f"dense {entry['dense']}, the spec gives {dense}"))
+    neurons = layer_sizes(lif)[1]
+    updates = entry["membrane_updates"]
+    low, high = neurons, neurons * steps
+    if not ((low <= updates or close(updates, low)) and (updates <= high or close(updates, high))):
+        out.append(
+            Problem(
+                file,
+                here,
+                f"membrane updates {updates} per sample outside [{low}, {high}] "
+                f"({neurons} neurons, {steps} steps)",
+            )
         )
     return out
 
