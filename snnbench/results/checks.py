@@ -121,7 +121,8 @@ def header_problems(method: dict, task: dict, file: str, data_dir: str | None) -
     try:
         now = current_fingerprints(registered.id, data_dir)
     except DataError as exc:
-        message = f"not checked, data unavailable: {exc}".splitlines()[0]
+        found = str(exc).splitlines()[0].split(". ")[0]  # the finding, not the instructions
+        message = f"not checked, data unavailable ({found}; see --data-dir)"
         return [*out, Problem(file, "task/fingerprints", message, "warning")]
     for split, value in task["fingerprints"].items():
         if now.get(split) != value:
