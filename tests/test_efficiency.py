@@ -242,12 +242,28 @@ def test_impossible_efficiency_is_refused_and_a_changed_one_does_not_rescore(eva
     assert result.exit_code != 0 and "membrane_updates" in result.output, result.output
 
 
-def test_a_hostile_spec_is_checked_by_formula_not_built(evaluated, tmp_path):
-    """The dense count comes from the spec's numbers: a depth of 10^15 is a problem found at
-    once, not a list of 10^15 layers."""
+@pytest.mark.parametrize(
+    "spec, says",
+    [
+        ({"depth": 10**15}, "the spec gives"),  # by formula: no list of 10^15 layers is built
+        ({"p_rec": 10**200, "p_last": 10**200}, "too large"),  # beyond a float: no overflow
+        ({"branches": 0}, "branches must be >= 1"),  # no division by zero
+        ({"n_in": 7}, "task add-b2 needs"),  # a network of another task
+        ({"p_last": 20}, "the spec gives"),  # dense and neurons moved together: counts differ
+    ],
+)
+def test_a_hostile_spec_is_a_problem_not_a_crash(evaluated, tmp_path, spec, says):
     path = tampered(evaluated / "seed-0.json", tmp_path)
     doc = json.loads(path.read_text())
-    doc["run"]["model"]["spec"]["depth"] = 10**15
+    doc["run"]["model"]["spec"].update(spec)
     path.write_text(json.dumps(doc))
     problems = validate_file(path)
-    assert any("the spec gives" in p.message for p in problems), problems
+    assert any(says in p.message for p in problems), problems
+
+
+def test_efficiency_on_a_split_the_task_lacks_is_a_problem(evaluated, tmp_path):
+    path = tampered(evaluated / "seed-0.json", tmp_path, split="nonsense")
+    doc = json.loads(path.read_text())
+    doc["run"]["spikes"]["split"] = "nonsense"  # consistent with the spikes, still no split
+    path.write_text(json.dumps(doc))
+    assert any("not a split of add-b2" in p.message for p in validate_file(path))

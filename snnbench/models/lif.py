@@ -53,6 +53,8 @@ class LIFSpec:
             raise ValueError(
                 "depth counts weight layers and must be >= 2 (one LIF layer + readout)"
             )
+        if self.branches < 1:
+            raise ValueError(f"branches must be >= 1, not {self.branches}")
         if self.p_rec % self.branches or self.p_last % self.branches:
             raise ValueError(
                 f"p_rec={self.p_rec} and p_last={self.p_last} "

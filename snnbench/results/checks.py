@@ -11,6 +11,7 @@ of another under a different seed.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from functools import cache
 from pathlib import PurePosixPath, PureWindowsPath
@@ -242,7 +243,7 @@ def efficiency_problems(run: dict, file: str, where: str, task_id: str) -> list[
         return out
     if entry["effective_acs"] + entry["effective_macs"] > entry["dense"]:
         problem(f"effective operations exceed the dense count {entry['dense']}")
-    out += spec_bound_problems(entry, model["spec"], task_id, file, here)
+    out += spec_bound_problems(entry, model, task_id, file, where)
     sparsity = 1 - run["spikes"]["per_neuron_per_step"]
     if not close(entry["activation_sparsity"], sparsity):
         problem(
@@ -252,31 +253,48 @@ def efficiency_problems(run: dict, file: str, where: str, task_id: str) -> list[
 
 
 def spec_bound_problems(
-    entry: dict, spec: dict, task_id: str, file: str, here: str
+    entry: dict, model: dict, task_id: str, file: str, where: str
 ) -> list[Problem]:
-    """What the spec fixes: the dense operations exactly, and the membrane updates between
-    every neuron once (NeuroBench counts all at the first step) and every neuron at every
-    step.  Skipped for a task the registry does not know (header_problems reports it)."""
+    """What the spec fixes: that it fits the task and gives the model's neuron and parameter
+    counts, the dense operations exactly, and the membrane updates between every neuron once
+    (NeuroBench counts all at the first step) and every neuron at every step.  Skipped for a
+    task the registry does not know (header_problems reports it)."""
     from snnbench.efficiency import dense_per_sample, layer_sizes
     from snnbench.errors import MethodOutputError
-    from snnbench.models.canonical import parse_spec
+    from snnbench.models.canonical import check_fits_task, parse_spec
     from snnbench.models.lif import LIFSpec
     from snnbench.tasks import TASKS
 
-    registered = TASKS.get(task_id)
+    registered, here = TASKS.get(task_id), f"{where}/efficiency"
     if registered is None:
         return []
+    if entry["split"] not in registered.splits:
+        return [Problem(file, here, f"is measured on {entry['split']!r}, not a split of {task_id}")]
     try:
-        lif = parse_spec(spec)
+        lif = parse_spec(model["spec"])
+        check_fits_task(lif, registered.info)
     except MethodOutputError as exc:
-        return [Problem(file, here, f"the model's spec is not a network: {exc}")]
+        return [Problem(file, here, f"the model's spec is not a network of the task: {exc}")]
     if not isinstance(lif, LIFSpec):  # a spiking flag on another kind is reported elsewhere
         return []
-    steps, out = registered.length(entry["split"]), []
+    steps = registered.length(entry["split"])
+    weights, neurons = layer_sizes(lif)
     dense = dense_per_sample(lif, steps)
+    if max(dense, neurons * steps) > sys.float_info.max:
+        return [Problem(file, here, "the spec's network is too large to be the scored one")]
+    parameters = weights + lif.n_out * (lif.p_last + 1)  # and the readout's weights and bias
+    out = []
+    if (model["num_neurons"], model["num_parameters"]) != (neurons, parameters):
+        out.append(
+            Problem(
+                file,
+                f"{where}/model",
+                f"{model['num_neurons']} neurons and {model['num_parameters']} parameters; "
+                f"the spec gives {neurons} and {parameters}",
+            )
+        )
     if not close(entry["dense"], dense):
         out.append(Problem(file, here, f"dense {entry['dense']}, the spec gives {dense}"))
-    neurons = layer_sizes(lif)[1]
     updates = entry["membrane_updates"]
     low, high = neurons, neurons * steps
     if not ((low <= updates or close(updates, low)) and (updates <= high or close(updates, high))):
