@@ -4,6 +4,7 @@ status`, the same live grid read back from a results folder (re-attaching to Slu
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 from rich.live import Live
@@ -18,13 +19,15 @@ STATES = ("done", "running", "failed", "queued")
 
 
 def grid_table(grid: list[Job], state: dict[Job, str], title: str, caption: str = "") -> Table:
-    """One row per (method, task): how many of its seeds are done, running, failed, queued."""
+    """One row per (method, task): how many of its seeds are done, running, failed, queued
+    (and, in `status`, started: a mid-fit state saved, no record yet)."""
     view = Table(title=title, caption=caption or None)
-    for col in ("method", "task", *STATES):
-        view.add_column(col)
+    states = [*STATES, *(["started"] if "started" in state.values() else [])]
+    for col in ("method", "task", *states):
+        view.add_column(col, overflow="fold")  # a narrow terminal wraps names, never cuts them
     for key in dict.fromkeys((j.method, j.task) for j in grid):
         jobs = [j for j in grid if (j.method, j.task) == key]
-        counts = (str(sum(state[j] == s for j in jobs)) for s in STATES)
+        counts = (str(sum(state[j] == s for j in jobs)) for s in states)
         view.add_row(*map(escape, key), *counts)  # names from a manifest are not markup
     return view
 
@@ -171,6 +174,19 @@ def run_on_slurm(
     return watch_slurm(config.out, grid)
 
 
+def started_seeds(out: Path) -> dict[Job, str]:
+    """Seeds with a mid-fit state under out (OUT/<method>/<task>/seed-<n>.resume/state-*.pt,
+    snnbench/checkpoints.py), by the time their newest state was saved (UTC)."""
+    found = {}
+    for folder in out.glob("*/*/seed-*.resume"):
+        seed, saved = folder.stem.removeprefix("seed-"), list(folder.glob("state-*.pt"))
+        if seed.isdigit() and saved:
+            newest = max(p.stat().st_mtime for p in saved)
+            stamp = datetime.fromtimestamp(newest, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+            found[Job(folder.parent.parent.name, folder.parent.name, int(seed))] = stamp
+    return found
+
+
 def status_grid(out: Path) -> tuple[list[Job], dict[Job, str], dict[Job, str]]:
     """Every job known under out: recorded seeds and Slurm submissions; (grid, state, detail)."""
     from snnbench import slurm
@@ -185,6 +201,10 @@ def status_grid(out: Path) -> tuple[list[Job], dict[Job, str], dict[Job, str]]:
         grid.update((Job(path.parent.name, path.stem, s), None) for s in store.recorded_seeds())
     state = {job: "done" for job in grid}
     detail: dict[Job, str] = {}
+    for job, saved in started_seeds(out).items():
+        if job not in grid:
+            grid[job], state[job] = None, "started"
+            detail[job] = f"mid-fit state saved {saved}; the same evaluate command continues it"
     for job, (s, d) in slurm.job_states(out, is_recorded).items():
         grid[job] = None
         state[job], detail[job] = s, d
@@ -201,6 +221,6 @@ def show_status(out: Path, watch: bool) -> list[str]:
         return watch_slurm(out, jobs, fixed=False)
     err.print(grid_table(jobs, state, f"{len(jobs)} jobs in {out}"))
     for job in jobs:
-        if state[job] in ("running", "queued") and detail.get(job):
+        if state[job] in ("running", "queued", "started") and detail.get(job):
             err.print(f"{state[job]} {escape(job.name)}: {escape(detail[job])}", highlight=False)
     return [f"{job.name}: {detail[job]}" for job in jobs if state[job] == "failed"]

@@ -9,8 +9,10 @@ import pickle
 import pytest
 import torch
 from grid_runs import without_times
+from typer.testing import CliRunner
 
 from snnbench.checkpoints import Checkpoints, run_identity
+from snnbench.cli import app
 from snnbench.evaluate import evaluate
 from snnbench.methods import sg as sg_module
 from snnbench.results import ResultStore
@@ -44,6 +46,9 @@ def test_an_interrupted_seed_resumes_to_the_uninterrupted_numbers(method, tmp_pa
         run(method, resumed_out, stop_at=epochs_first_fit + 4)
     folder = ResultStore(resumed_out, method, TASK).resume_path(0)
     assert len(list(folder.glob("state-*.pt"))) == 2, "one state per fit of the grid"
+    shown = CliRunner().invoke(app, ["status", str(resumed_out)])
+    assert shown.exit_code == 0 and "started" in shown.output, shown.output
+    assert f"started {method} on {TASK}, seed 0: mid-fit state saved" in shown.output
     resumed = run(method, resumed_out)
     assert without_times(resumed) == without_times(whole), (
         "the network (sha256), choices and every metric must be the uninterrupted run's"
