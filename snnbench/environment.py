@@ -21,15 +21,25 @@ def package_version(name: str) -> str | None:
         return None
 
 
-def git_commit() -> str | None:
-    """The commit of the source tree snnbench runs from, if it is a git checkout."""
-    here = Path(snnbench.__file__).resolve().parent
+# Paths whose changes cannot move a number: results (a `--stale rerun` deletes tracked ones)
+# and prose.  A change anywhere else (the package, baselines, tasks, pyproject) marks a run dirty.
+NOT_SOURCE = (
+    ":(exclude,top)leaderboard/results",
+    ":(exclude,top)docs",
+    ":(exclude,top,glob)**/*.md",
+)
+PACKAGE = Path(snnbench.__file__).resolve().parent
+
+
+def git_commit(here: Path = PACKAGE) -> str | None:
+    """The commit of the source tree at `here` (by default the one snnbench runs from), if it
+    is a git checkout, with "-dirty" when its source differs from that commit."""
     try:
         out = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5
         )
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ":/", *NOT_SOURCE],
             cwd=here,
             capture_output=True,
             text=True,
@@ -52,10 +62,15 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+# Read once, when the code is loaded: a worker that runs for hours records the commit of the
+# code it imported, not whatever the checkout holds when it writes a record.
+LOADED_COMMIT = git_commit()
+
+
 def environment() -> dict:
     return {
         "snnbench": snnbench.__version__,
-        "git_commit": git_commit(),
+        "git_commit": LOADED_COMMIT,
         "python": platform.python_version(),
         **{name: package_version(name) for name in LIBRARIES},
         "platform": platform.platform(),
