@@ -176,8 +176,12 @@ def test_bad_input_with_workers_started_exits_2_and_leaves_none_behind(tmp_path)
     """--jobs 2 starts its workers before checking the input (their imports overlap the
     checks); an input refused then stops them."""
     import multiprocessing
+    import time
 
     args = ["evaluate", "--method", "recon", "--task", "first-last-xor-t6", "--jobs", "2"]
     result = runner.invoke(app, [*args, "--seeds", "x", "--out", str(tmp_path)])
     assert result.exit_code == 2 and "--seeds" in result.output
+    deadline = time.monotonic() + 10  # a worker the pool was still spawning may take a moment
+    while multiprocessing.active_children() and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert multiprocessing.active_children() == []
