@@ -177,13 +177,16 @@ def run_on_slurm(
 def started_seeds(out: Path) -> dict[Job, str]:
     """Seeds with a mid-fit state under out (OUT/<method>/<task>/seed-<n>.resume/state-*.pt,
     snnbench/checkpoints.py), by the time their newest state was saved (UTC)."""
+    from snnbench.results.store import RESUME
+
     found = {}
-    for folder in out.glob("*/*/seed-*.resume"):
-        seed, saved = folder.stem.removeprefix("seed-"), list(folder.glob("state-*.pt"))
-        if seed.isdigit() and saved:
+    for folder in out.glob("*/*/*"):
+        seed = RESUME.match(folder.name)
+        saved = list(folder.glob("state-*.pt")) if seed else []
+        if saved:
             newest = max(p.stat().st_mtime for p in saved)
             stamp = datetime.fromtimestamp(newest, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-            found[Job(folder.parent.parent.name, folder.parent.name, int(seed))] = stamp
+            found[Job(folder.parent.parent.name, folder.parent.name, int(seed[1]))] = stamp
     return found
 
 

@@ -29,6 +29,7 @@ from snnbench.results.io import (
 from snnbench.results.model import ResultFile, SeedRecord
 
 RECORD = re.compile(r"^seed-(\d+)\.json$")
+RESUME = re.compile(r"^seed-(\d+)\.resume$")  # a seed's mid-fit states (resume_path)
 
 
 def summary_path(out: str | Path, method: str, task_id: str) -> Path:
@@ -56,7 +57,7 @@ class ResultStore:
 
     def resume_path(self, seed: int) -> Path:
         """The seed's mid-fit checkpoints while it trains (snnbench/checkpoints.py)."""
-        return self.folder / f"seed-{seed}.resume"
+        return self.folder / f"seed-{seed}.resume"  # matched by RESUME
 
     def record_files(self) -> list[Path]:
         if not self.folder.is_dir():
