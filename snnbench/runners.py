@@ -13,6 +13,7 @@ from rich.table import Table
 
 from snnbench.errors import SnnbenchError
 from snnbench.jobs import Job, Settings
+from snnbench.results.store import RESUME
 from snnbench.ui import err, fail, progress_bar
 
 STATES = ("done", "running", "failed", "queued")
@@ -177,10 +178,8 @@ def run_on_slurm(
 def started_seeds(out: Path) -> dict[Job, str]:
     """Seeds with a mid-fit state under out (OUT/<method>/<task>/seed-<n>.resume/state-*.pt,
     snnbench/checkpoints.py), by the time their newest state was saved (UTC)."""
-    from snnbench.results.store import RESUME
-
     found = {}
-    for folder in out.glob("*/*/*"):
+    for folder in out.glob("*/*/seed-*.resume"):
         seed = RESUME.match(folder.name)
         saved = list(folder.glob("state-*.pt")) if seed else []
         if saved:
