@@ -85,7 +85,8 @@ def test_the_leaderboards_networks_stay_out_of_git():
         summary = state.parent.parent.with_suffix(".json")
         seed = int(state.parent.stem.removeprefix("seed-"))
         assert state.name.startswith("state-") and state.suffix == ".pt", state
-        assert (ROOT / state).stat().st_size <= 32 << 20, f"{state}: a state over 32 MB"
+        # the project keeps files over 5 MB out of git; a larger state stays local
+        assert (ROOT / state).stat().st_size <= 5_000_000, f"{state}: a state over 5 MB"
         assert not (ROOT / record).exists(), f"{state}: its seed is recorded ({record})"
         if (ROOT / summary).exists():
             assert seed not in json.loads((ROOT / summary).read_text())["seeds"], state
