@@ -144,7 +144,7 @@ def test_hinge_by_default_certifies_and_matches_cvxpy(loss_name, seed, fraction)
 
 @pytest.mark.xfail(
     strict=False,
-    reason="known limit of the opt-in `--solver ours`: on some sparse hinge "
+    reason="known limit of the opt-in `--set solver=ours`: on some sparse hinge "
     "instances our interior point + crossover certifies only 1e-6 to 1e-4 relative gap "
     "(the default, HiGHS, is tested strictly above)",
 )

@@ -1,4 +1,4 @@
-"""The same readout problems through cvxpy: the reference for our solvers (`--solver cvxpy`).
+"""The same readout problems through cvxpy: the reference for our solvers (`--set solver=cvxpy`).
 
 Clarabel first, SCS if Clarabel fails.  The solution is certified with our own dual-feasible
 construction, so both solvers' gaps mean the same thing.
