@@ -27,11 +27,12 @@ def sg_config(config: dict) -> dict:
 class SgRecon(Recon):
     name = "sg-recon"
     description = "sg-trained hidden weights as witnesses, then recon's certified convex readout."
-    version = "3"
+    version = "4"
     changelog = {
         "1": "first version",
         "2": "hinge readouts by HiGHS, as recon version 2",
         "3": "smooth readouts by the barrier method, as recon version 3",
+        "4": "witnesses trained by sg version 2 (event-driven products of spikes)",
     }
     config_resource = "snnbench.methods:configs/sg-recon.toml"
 
@@ -44,7 +45,7 @@ class ReconSg(Recon):
     description = (
         "recon, then surrogate-gradient fine-tuning of all weights from the reconstructed network."
     )
-    version = "4"
+    version = "5"
     changelog = {
         "1": "first version",
         "2": "the reconstructed network competes in the best-val selection of the fine-tuning "
@@ -52,6 +53,7 @@ class ReconSg(Recon):
         "first-last-xor-t8 vs recon's 100)",
         "3": "hinge readouts by HiGHS, as recon version 2",
         "4": "smooth readouts by the barrier method, as recon version 3",
+        "5": "fine-tuned as sg version 2 trains (event-driven products of spikes)",
     }
     config_resource = "snnbench.methods:configs/recon-sg.toml"
 

@@ -129,6 +129,14 @@ class SurrogateGradient(Method):
     description = "Surrogate-gradient (ATan) training of the canonical LIF network, plain torch."
     paper = "Neftci, Mostafa, Zenke, IEEE Signal Processing Magazine 2019 (surrogate gradients)"
     config_resource = "snnbench.methods:configs/sg.toml"
+    version = "2"
+    changelog = {
+        "1": "first version",
+        "2": "layers fed by spikes sum their input currents and weight gradients from the "
+        "spikes' events, in a fixed order (models/spike_product.py), where version 1 took a "
+        "BLAS product: the same function with other float rounding, so training drifts apart; "
+        "those products 1.3 to 4 times faster at the paper nets' spike densities",
+    }
 
     def init_network(self, data: FitData, config: dict, seed: int) -> LIFNetwork:
         torch.manual_seed(seed)

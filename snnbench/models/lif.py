@@ -28,6 +28,7 @@ from torch import nn
 
 from snnbench.models.lif_grad import lif_layer
 from snnbench.models.scan import Features, lif_events, lif_scan_
+from snnbench.models.spike_product import spike_product
 
 BATCH_BYTES = 4 << 20  # default batch of the fast path: the widest layer's currents, in bytes
 Engine = Literal["gemm", "events"]  # how the fast path computes the currents of spike-driven layers
@@ -270,15 +271,20 @@ class LIFNetwork(UnrolledLIF):
         """With the surrogate; returns (T, n, p_last) last-layer features, (1, n, p_last) for
         a last-step readout (the other steps are never materialised).
 
-        Each layer's input currents for all steps come from one batched product (autograd's);
-        the LIF dynamics over all steps are one fused autograd Function (lif_grad.py), whose
-        outputs are bit for bit those of a step loop of torch operations.
+        Each layer's input currents for all steps come from one product over all (step,
+        sample) rows: autograd's dense product for the first layer, fed by real-valued inputs;
+        for layers fed by spikes, sums over the spikes' events (spike_product.py), whose
+        rounding differs from a BLAS product's.  The LIF dynamics over all steps are one fused
+        autograd Function (lif_grad.py): given the same currents, its outputs are bit for bit
+        those of a step loop of torch operations.
         """
         spec = self.spec
         n, steps, _ = x.shape
         h = x.transpose(0, 1).reshape(1, steps * n, -1).to(self.hidden[0].dtype)  # (1, T*n, n_in)
         for i, w in enumerate(self.hidden):
-            currents = torch.matmul(h, w.transpose(1, 2)).view(w.shape[0], steps, n, -1)
+            currents = (
+                torch.matmul(h, w.transpose(1, 2)) if i == 0 else spike_product(h, w)
+            ).view(w.shape[0], steps, n, -1)
             last = i == len(self.hidden) - 1
             if not last:
                 h = lif_layer(currents, spec.beta, spec.theta, "spike")

@@ -6,16 +6,18 @@ that dispatch, not arithmetic, is the cost, and every step's intermediate tensor
 until backward.  `LIFLayer` is one `torch.autograd.Function` for a whole layer over all steps:
 
 * forward: a compiled scan (numba) over the layer's input currents I (K, T, n, w), which one
-  batched product over all (step, sample) rows computes beforehand (autograd handles that
-  product and its gradients).  It stores only the pre-reset membranes U (the spikes and the
-  post-reset membranes are recomputed from them bit for bit), and returns the layer's output:
-  spikes, or for the last layer the readout features (membrane 1[r >= 0], or analog r).
+  product over all (step, sample) rows computes beforehand, with its own gradients (a dense
+  product, or from the events of the spikes that feed the layer: spike_product.py).  It
+  stores only the pre-reset membranes U (the spikes and the post-reset membranes are
+  recomputed from them bit for bit), and returns the layer's output: spikes, or for the last
+  layer the readout features (membrane 1[r >= 0], or analog r).
 * backward: a compiled reverse scan through the leak, the detached reset and the ATan
-  surrogate gives dL/dI; the products' gradients (input and weights) are autograd's.
+  surrogate gives dL/dI, from which the product's own backward takes it.
 
-Forward outputs are bit for bit those of the step loop in `LIFNetwork._unroll` (two roundings
-per membrane update, `beta * r` then `+ I`, as torch, snntorch and spikingjelly compute it);
-gradients equal torch autograd through that loop up to float rounding (tests/test_lif_grad.py).
+Given the same currents, forward outputs are bit for bit those of a step loop of torch
+operations (two roundings per membrane update, `beta * r` then `+ I`, as torch, snntorch and
+spikingjelly compute it); gradients equal torch autograd through that loop up to float
+rounding (tests/test_lif_grad.py).
 
 The recurrence, per neuron, with s_t = H(u_t - theta), r_t = u_t - theta * s_t (reset
 detached) and u_{t+1} = beta r_t + I_{t+1}:
