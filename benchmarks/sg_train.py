@@ -1,11 +1,13 @@
 """One surrogate-gradient training step (forward, backward, Adam): ours vs snntorch vs
 spikingjelly, on the same weights and the same batch, in one process.
 
-Ours is `LIFNetwork.forward` (the fused differentiable layer, snnbench/models/lif_grad.py);
-the libraries are the twins the `sg-snntorch` and `sg-spikingjelly` baselines train.  Prints
-per shape: the best time of `--repeats` steps, the ratio to the faster library, our GFLOP/s
-(the dense products of forward and backward over our time) beside this machine's measured
-float32 matrix-product peak, the dense-product floor (those FLOPs at that peak), and each
+Ours is `LIFNetwork.forward` (the fused differentiable layer, snnbench/models/lif_grad.py, and
+the event-driven products of spikes, snnbench/models/spike_product.py, whose speed follows the
+spike density printed per shape); the libraries are the twins the `sg-snntorch` and
+`sg-spikingjelly` baselines train.  Prints per shape: the best time of `--repeats` steps, the
+ratio to the faster library, the dense-equivalent GFLOP/s (the dense products of forward and
+backward over the step's time) beside this machine's measured float32 matrix-product peak, the
+dense-product floor (those FLOPs at that peak; event-driven products can beat it), and each
 simulator's peak memory for one step (measured in a fresh subprocess each: the process's
 peak RSS during the step, reset just before it, above its RSS before it).
 
@@ -175,6 +177,9 @@ def bench(name: str, batch: int, repeats: int, memory: bool = True) -> None:
         f"\n### {shape['title']}: batch {batch}, T {shape['steps']}, L {shape['depth']}, "
         f"P {shape['p_rec']}/{shape['p_last']}"
     )
+    net, x, _ = make(shape, "snnbench", batch)
+    densities = ", ".join(f"{float(s.mean()):.3f}" for s in net.spike_trains(x)[:-1])
+    print(f"spike density of the layers that feed a product (ours sums their events): {densities}")
     print(
         f"dense products {flops / 1e9:.2f} GFLOP per step; float32 matmul peak (2048^3) "
         f"{peak:.0f} GFLOP/s, so a floor of {1e3 * floor:.1f} ms "

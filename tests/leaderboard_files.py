@@ -46,11 +46,21 @@ def scaled(doc: dict, factor: float) -> dict:
     return doc
 
 
+def runner_up() -> dict:
+    """sg on first-last-xor-t8 at 0.9 of its committed scores (summary recomputed): below
+    recon's 100 % beyond chance whatever seeds the committed file holds, where the file
+    itself may tie with recon (3 seeds at 94.7 +- 3.8 % cannot be told from 100 +- 0)."""
+    doc = scaled(committed("sg", "first-last-xor-t8"), 0.9)
+    doc["summary"] = summarize(doc["runs"])
+    return doc
+
+
 def standard_results(results: Path) -> Path:
-    """recon and sg on first-last-xor-t8, recon on t6, and a one-seed 'weak' method."""
+    """recon and sg (the runner-up) on first-last-xor-t8, recon on t6, and a one-seed 'weak'
+    method."""
     write(results, committed("recon", "first-last-xor-t8"))
     write(results, committed("recon", "first-last-xor-t6"))
-    write(results, committed("sg", "first-last-xor-t8"))
+    write(results, runner_up())
     weak = renamed(scaled(committed("sg", "first-last-xor-t8"), 0.6), "weak-one-seed")
     weak["runs"] = weak["runs"][:1]
     write(results, weak)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from leaderboard_files import committed, renamed, scaled, standard_results, write
+from leaderboard_files import committed, renamed, runner_up, scaled, standard_results, write
 from typer.testing import CliRunner
 
 from snnbench.cli import app
@@ -71,7 +71,7 @@ def test_tables_rank_by_the_primary_metric_and_flag_few_seeds(site: Path):
     rows = rows_of((site / "tasks" / "first-last-xor-t8.html").read_text(), "test")
     assert [r[1] for r in rows] == ["recon", "sg", "weak-one-seed"]
     assert [r[0] for r in rows] == ["1", "2", "3"]
-    recon, sg = committed("recon", "first-last-xor-t8"), committed("sg", "first-last-xor-t8")
+    recon, sg = committed("recon", "first-last-xor-t8"), runner_up()
     assert rows[0][2].startswith(
         f"{100 * recon['summary']['metrics']['test']['accuracy']['mean']:.1f}"
     )
@@ -372,7 +372,7 @@ def test_the_overview_matrix_matches_the_result_files(site: Path):
         for task, mean in re.findall(r'data-task="([^"]+)" data-mean="([^"]+)"', row):
             cells[(method, task)] = float(mean)
     recon_t8 = committed("recon", "first-last-xor-t8")["summary"]["metrics"]["test"]["accuracy"]
-    sg_t8 = committed("sg", "first-last-xor-t8")["summary"]["metrics"]["test"]["accuracy"]
+    sg_t8 = runner_up()["summary"]["metrics"]["test"]["accuracy"]
     assert cells[("recon", "first-last-xor-t8")] == recon_t8["mean"]
     assert cells[("sg", "first-last-xor-t8")] == sg_t8["mean"]
     assert ("sg", "first-last-xor-t6") not in cells  # no file: an empty cell

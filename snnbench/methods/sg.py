@@ -135,7 +135,7 @@ class SurrogateGradient(Method):
         "2": "layers fed by spikes sum their input currents and weight gradients from the "
         "spikes' events, in a fixed order (models/spike_product.py), where version 1 took a "
         "BLAS product: the same function with other float rounding, so training drifts apart; "
-        "those products 1.3 to 4 times faster at the paper nets' spike densities",
+        "those products 1.2 to 4 times faster at the paper nets' spike densities",
     }
 
     def init_network(self, data: FitData, config: dict, seed: int) -> LIFNetwork:
