@@ -76,7 +76,7 @@ def test_the_same_bits_on_one_thread_and_on_two():
         assert torch.equal(one, two)
 
 
-def test_no_input_gradient_is_computed_for_spikes_that_do_not_need_one():
+def test_spikes_that_need_no_gradient_still_give_the_weight_gradient():
     spikes, weights, grad = case(4, 1, 20, 6, 3, 0.5, torch.float32)
     currents = spike_product(spikes.detach(), weights)
     (grad_w,) = torch.autograd.grad(currents, weights, grad)
