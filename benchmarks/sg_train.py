@@ -25,6 +25,7 @@ from pathlib import Path
 
 import torch
 
+from snnbench.allocator import keep_freed_memory
 from snnbench.baselines.sg_snntorch import SnntorchLIF
 from snnbench.baselines.sg_spikingjelly import SpikingjellyLIF
 from snnbench.models.lif import LIFNetwork, LIFSpec
@@ -139,6 +140,7 @@ def peak_memory_mb(shape_name: str, simulator: str, batch: int) -> float:
         "import json, sys, torch\n"
         f"sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})\n"
         "import sg_train as b\n"
+        "b.keep_freed_memory()\n"
         f"shape = b.SHAPES[{shape_name!r}]\n"
         f"module, x, y = b.make(shape, {simulator!r}, {batch})\n"
         "opt = torch.optim.Adam(module.parameters(), lr=1e-3)\n"
@@ -204,6 +206,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--batch", type=int, default=256)
     args = parser.parse_args()
+    print(f"allocator keeps freed memory (as the harness's training): {keep_freed_memory()}")
     for name in SHAPES if args.shape == "all" else [args.shape]:
         bench(name, args.batch, args.repeats)
 

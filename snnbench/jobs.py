@@ -99,9 +99,11 @@ def run_seeds(
 ):
     """Train and score seeds of one (method, task) in order, loading its data once (seeds
     already recorded are skipped); returns the summary after them."""
+    from snnbench.allocator import keep_freed_memory
     from snnbench.evaluate import evaluate
     from snnbench.tasks import get_task
 
+    keep_freed_memory()  # every method's training alike, whichever process runs it
     with pinned_threads(settings.threads):
         return evaluate(
             method,

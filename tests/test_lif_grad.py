@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from snnbench.models.lif import LIFNetwork, LIFSpec
+from snnbench.models.lif_grad import lif_layer
 from snnbench.models.surrogate import atan_spike
 
 
@@ -113,3 +114,31 @@ def test_float32_at_length_784():
     net = network(3, torch.float32, **spec)
     x = torch.rand(8, 784, 1, generator=torch.Generator().manual_seed(3))
     agree(net, x, 3, 1e-5)
+
+
+@pytest.mark.parametrize("output", ["spike", "membrane", "analog"])
+@pytest.mark.parametrize("last_only", [False, True])
+def test_every_layout_gives_the_same_bits(output, last_only):
+    """The layer's outputs, time-major for the readout, and its gradient, read branch-major,
+    time-major or sample-major (an every-step readout's), are the same numbers as the
+    branch-major layer's: only where each row lies differs (81 samples: two parallel blocks,
+    the second partial)."""
+    g = torch.Generator().manual_seed(11)
+    currents = torch.randn(2, 5, 81, 6, generator=g, dtype=torch.float32, requires_grad=True)
+    upstream = torch.randn(2, 1 if last_only else 5, 81, 6, generator=g)
+
+    def run(time_major: bool, grad_layout):
+        currents.grad = None
+        out = lif_layer(currents, 0.9, 1.0, output, last_only, time_major)
+        ours = out.permute(2, 0, 1, 3) if time_major else out  # (K, T', n, w) either way
+        out.backward(grad_layout(upstream).permute(*(1, 2, 0, 3) if time_major else range(4)))
+        return ours.detach().clone(), currents.grad.clone()
+
+    def sample_major(t: torch.Tensor) -> torch.Tensor:  # the same values, lying (n, T', K, w)
+        return t.permute(2, 1, 0, 3).contiguous().permute(2, 1, 0, 3)
+
+    branch_out, branch_grad = run(False, lambda t: t)
+    for time_major, layout in [(True, lambda t: t), (True, sample_major)]:
+        out, grad = run(time_major, layout)
+        assert torch.equal(out, branch_out)
+        assert torch.equal(grad, branch_grad)

@@ -285,20 +285,22 @@ class LIFNetwork(UnrolledLIF):
             currents = (
                 torch.matmul(h, w.transpose(1, 2)) if i == 0 else spike_product(h, w)
             ).view(w.shape[0], steps, n, -1)
-            last = i == len(self.hidden) - 1
-            if not last:
-                h = lif_layer(currents, spec.beta, spec.theta, "spike")
-            else:  # the readout's features: every step, or (no record asked) the last only
-                last_only = not spec.every_step and record is None
-                h = lif_layer(currents, spec.beta, spec.theta, spec.features, last_only)
-            if record is not None:  # every layer's spikes, the last one's too
-                spikes = h if not last or spec.features == "spike" else None
-                if spikes is None:
-                    spikes = lif_layer(currents, spec.beta, spec.theta, "spike")
-                record.append(spikes.permute(1, 2, 0, 3).reshape(steps, n, -1))
+            if i == len(self.hidden) - 1:
+                break
+            h = lif_layer(currents, spec.beta, spec.theta, "spike")
+            if record is not None:
+                record.append(h.permute(1, 2, 0, 3).reshape(steps, n, -1))
             h = h.reshape(w.shape[0], -1, h.shape[-1])
-        t_out = h.shape[1] // n  # T, or 1 with a last-step readout
-        return h.view(-1, t_out, n, h.shape[-1]).permute(1, 2, 0, 3).reshape(t_out, n, -1)
+        # The readout's features, every step or (no record asked) the last only, written
+        # time-major (T', n, K, w): already the (T', n, p_last) the readout reads.
+        last_only = not spec.every_step and record is None
+        h = lif_layer(currents, spec.beta, spec.theta, spec.features, last_only, True)
+        if record is not None:  # the last layer's spikes too
+            spikes = h if spec.features == "spike" else None
+            if spikes is None:
+                spikes = lif_layer(currents, spec.beta, spec.theta, "spike", False, True)
+            record.append(spikes.reshape(steps, n, -1))
+        return h.reshape(h.shape[0], n, -1)
 
     # ------------------------------------------------------------------ step API
     def init_state(self, n: int) -> list[torch.Tensor]:

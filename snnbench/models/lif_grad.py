@@ -39,6 +39,10 @@ from numba import njit, prange
 from snnbench.models.scan import OUTPUT, SAMPLES_PER_BLOCK, Features, _set_threads
 
 ALPHA = 2.0  # the ATan surrogate's default in snntorch and spikingjelly (surrogate.py)
+# Layouts of a layer's outputs and of their gradient, each (width,) row one (branch, step, sample)
+BRANCH_MAJOR = 0  # (K, T', n, w): spikes, as the next layer's product reads them
+TIME_MAJOR = 1  # (T', n, K, w): readout features, as the readout reads them
+SAMPLE_MAJOR = 2  # (n, T', K, w): their gradient, as an every-step readout writes it
 
 
 @njit(cache=True, boundscheck=False, inline="always")
@@ -65,28 +69,50 @@ def _job(job, blocks, n, width):  # pragma: no cover (compiled)
     return job // blocks, first * width, min(n, first + SAMPLES_PER_BLOCK) * width
 
 
+@njit(cache=True, boundscheck=False, inline="always")
+def _row(values, layout, k, t, i):  # pragma: no cover (compiled)
+    """The (width,) row of branch k, step t, sample i of a 4D array in `layout`."""
+    if layout == BRANCH_MAJOR:
+        return values[k, t, i]
+    if layout == TIME_MAJOR:
+        return values[t, i, k]
+    return values[i, t, k]
+
+
 @njit(parallel=True, cache=True, boundscheck=False)
-def _forward_kernel(currents, width, beta, theta, output, membranes, out):  # pragma: no cover
-    """currents, membranes: (K, T, n * width); membranes gets u, out (K, T or 1, n * width)
-    the layer's output at every step, or at the last step only."""
+def _forward_kernel(
+    currents, width, beta, theta, output, membranes, out, layout
+):  # pragma: no cover
+    """currents, membranes: (K, T, n * width); membranes gets u, out (4D, in `layout`) the
+    layer's output at every step, or at the last step only (T' = 1)."""
     branches, steps, size = currents.shape
     n = size // width
     blocks = (n + SAMPLES_PER_BLOCK - 1) // SAMPLES_PER_BLOCK
+    every = out.shape[0 if layout == TIME_MAJOR else 1] == steps  # else the last step only
+    flat = out.reshape((out.shape[0], out.shape[1], out.shape[2] * out.shape[3]))
     for job in prange(branches * blocks):
         k, start, stop = _job(job, blocks, n, width)
         r = np.zeros(stop - start, dtype=currents.dtype)
         scratch = np.empty(stop - start, dtype=out.dtype)  # outputs no one reads
-        every = out.shape[1] == steps
         for t in range(steps):
-            if every:
-                dst = out[k, t, start:stop]
-            elif t == steps - 1:
-                dst = out[k, 0, start:stop]
+            written, at = every or t == steps - 1, t if every else 0
+            if written and layout != BRANCH_MAJOR:  # a row per sample: the block's are apart
+                for a in range(0, stop - start, width):
+                    _forward_row(
+                        currents[k, t, start + a : start + a + width],
+                        r[a : a + width],
+                        membranes[k, t, start + a : start + a + width],
+                        _row(out, layout, k, at, (start + a) // width),
+                        beta,
+                        theta,
+                        output,
+                    )
             else:
-                dst = scratch
-            _forward_row(
-                currents[k, t, start:stop], r, membranes[k, t, start:stop], dst, beta, theta, output
-            )
+                dst = flat[k, at, start:stop] if written else scratch
+                _forward_row(
+                    currents[k, t, start:stop], r, membranes[k, t, start:stop], dst, beta, theta,
+                    output,
+                )
 
 
 @njit(cache=True, boundscheck=False, inline="always")
@@ -116,66 +142,86 @@ def _backward_row(grad, u_row, du, grad_in, beta, theta, output, scale):  # prag
 
 @njit(parallel=True, cache=True, boundscheck=False)
 def _backward_kernel(
-    grad, membranes, width, beta, theta, output, scale, grad_in
+    grad, layout, membranes, width, beta, theta, output, scale, grad_in
 ):  # pragma: no cover
-    """grad: dL/d(output) (K, T or 1, n * width: every step, or the last only); grad_in
+    """grad: dL/d(output) (4D, in `layout`) at every step, or the last only; grad_in
     (K, T, n * width) gets dL/dI, by the reverse recurrence."""
     branches, steps, size = membranes.shape
     n = size // width
     blocks = (n + SAMPLES_PER_BLOCK - 1) // SAMPLES_PER_BLOCK
+    every = grad.shape[0 if layout == TIME_MAJOR else 1] == steps  # else the last step only
+    flat = grad.reshape((grad.shape[0], grad.shape[1], grad.shape[2] * grad.shape[3]))
     for job in prange(branches * blocks):
         k, start, stop = _job(job, blocks, n, width)
         du = np.zeros(stop - start, dtype=grad.dtype)  # dL/du_{t+1}
         nothing = np.zeros(stop - start, dtype=grad.dtype)  # no gradient before the last step
-        every = grad.shape[1] == steps
         for t in range(steps - 1, -1, -1):
-            if every:
-                g = grad[k, t, start:stop]
-            elif t == steps - 1:
-                g = grad[k, 0, start:stop]
+            given, at = every or t == steps - 1, t if every else 0
+            if given and layout != BRANCH_MAJOR:  # a row per sample: the block's are apart
+                for a in range(0, stop - start, width):
+                    _backward_row(
+                        _row(grad, layout, k, at, (start + a) // width),
+                        membranes[k, t, start + a : start + a + width],
+                        du[a : a + width],
+                        grad_in[k, t, start + a : start + a + width],
+                        beta,
+                        theta,
+                        output,
+                        scale,
+                    )
             else:
-                g = nothing
-            _backward_row(
-                g,
-                membranes[k, t, start:stop],
-                du,
-                grad_in[k, t, start:stop],
-                beta,
-                theta,
-                output,
-                scale,
-            )
+                _backward_row(
+                    flat[k, at, start:stop] if given else nothing,
+                    membranes[k, t, start:stop],
+                    du,
+                    grad_in[k, t, start:stop],
+                    beta,
+                    theta,
+                    output,
+                    scale,
+                )
 
 
 class LIFLayer(torch.autograd.Function):
     """One LIF layer over all steps: currents (K, T, n, w) -> spikes or readout features at
-    every step (K, T, n, w), or at the last step only (K, 1, n, w): a last-step readout then
-    never holds the other steps' features, nor their (zero) gradients."""
+    every step, or at the last step only (T' = 1: a last-step readout then never holds the other
+    steps' features, nor their (zero) gradients); as (K, T', n, w), or with time_major
+    (T', n, K, w), the features' layout, which neither they nor their gradient are copied into:
+    an every-step readout's gradient, sample-major, is read where it lies."""
 
     @staticmethod
-    def forward(ctx, currents, beta, theta, output, last_only):  # type: ignore[override]
+    def forward(ctx, currents, beta, theta, output, last_only, time_major):  # type: ignore[override]
         currents = currents.detach().contiguous()
         k, steps, n, width = currents.shape
         flat = currents.numpy().reshape(k, steps, n * width)
         dtype = flat.dtype.type
         membranes = np.empty_like(flat)
-        out = np.empty((k, 1 if last_only else steps, n * width), dtype=dtype)
+        kept = 1 if last_only else steps
+        layout = TIME_MAJOR if time_major else BRANCH_MAJOR
+        out = np.empty((kept, n, k, width) if time_major else (k, kept, n, width), dtype=dtype)
         _set_threads()
-        _forward_kernel(flat, width, dtype(beta), dtype(theta), OUTPUT[output], membranes, out)
+        _forward_kernel(
+            flat, width, dtype(beta), dtype(theta), OUTPUT[output], membranes, out, layout
+        )
         ctx.save_for_backward(torch.from_numpy(membranes))
         ctx.beta, ctx.theta, ctx.output, ctx.width = beta, theta, output, width
-        return torch.from_numpy(out).view(k, out.shape[1], n, width)
+        ctx.time_major = time_major
+        return torch.from_numpy(out)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
         (membranes,) = ctx.saved_tensors
-        k, steps, size = membranes.shape
-        g = grad.contiguous().numpy().reshape(k, grad.shape[1], size)
+        if ctx.time_major and grad.transpose(0, 1).is_contiguous():
+            grad, layout = grad.transpose(0, 1), SAMPLE_MAJOR
+        else:
+            grad, layout = grad.contiguous(), TIME_MAJOR if ctx.time_major else BRANCH_MAJOR
+        g = grad.numpy()
         dtype = g.dtype.type
         grad_in = np.empty_like(membranes.numpy())
         _set_threads()
         _backward_kernel(
             g,
+            layout,
             membranes.numpy(),
             ctx.width,
             dtype(ctx.beta),
@@ -184,13 +230,19 @@ class LIFLayer(torch.autograd.Function):
             dtype(math.pi / 2 * ALPHA),
             grad_in,
         )
+        k, steps, size = membranes.shape
         shape = (k, steps, size // ctx.width, ctx.width)
-        return torch.from_numpy(grad_in).view(shape), None, None, None, None
+        return torch.from_numpy(grad_in).view(shape), None, None, None, None, None
 
 
 def lif_layer(
-    currents: torch.Tensor, beta: float, theta: float, output: Features, last_only: bool = False
+    currents: torch.Tensor,
+    beta: float,
+    theta: float,
+    output: Features,
+    last_only: bool = False,
+    time_major: bool = False,
 ) -> torch.Tensor:
-    """The layer's outputs, differentiable in `currents` (K, T, n, w): at every step
-    (K, T, n, w), or with last_only at the last step (K, 1, n, w)."""
-    return LIFLayer.apply(currents, beta, theta, output, last_only)
+    """The layer's outputs, differentiable in `currents` (K, T, n, w): at every step, or with
+    last_only at the last step only (T' = 1); (K, T', n, w), or with time_major (T', n, K, w)."""
+    return LIFLayer.apply(currents, beta, theta, output, last_only, time_major)
