@@ -296,9 +296,11 @@ class LIFNetwork(UnrolledLIF):
         last_only = not spec.every_step and record is None
         h = lif_layer(currents, spec.beta, spec.theta, spec.features, last_only, True)
         if record is not None:  # the last layer's spikes too
-            spikes = h if spec.features == "spike" else None
-            if spikes is None:
-                spikes = lif_layer(currents, spec.beta, spec.theta, "spike", False, True)
+            spikes = (
+                h
+                if spec.features == "spike"
+                else lif_layer(currents, spec.beta, spec.theta, "spike", False, True)
+            )
             record.append(spikes.reshape(steps, n, -1))
         return h.reshape(h.shape[0], n, -1)
 

@@ -71,12 +71,9 @@ def _job(job, blocks, n, width):  # pragma: no cover (compiled)
 
 @njit(cache=True, boundscheck=False, inline="always")
 def _row(values, layout, k, t, i):  # pragma: no cover (compiled)
-    """The (width,) row of branch k, step t, sample i of a 4D array in `layout`."""
-    if layout == BRANCH_MAJOR:
-        return values[k, t, i]
-    if layout == TIME_MAJOR:
-        return values[t, i, k]
-    return values[i, t, k]
+    """The (width,) row of branch k, step t, sample i of a 4D array time- or sample-major (the
+    kernels read and write branch-major arrays a block of samples at a time instead)."""
+    return values[t, i, k] if layout == TIME_MAJOR else values[i, t, k]
 
 
 @njit(parallel=True, cache=True, boundscheck=False)
