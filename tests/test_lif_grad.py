@@ -119,7 +119,7 @@ def test_float32_at_length_784():
 @pytest.mark.parametrize("output", ["spike", "membrane", "analog"])
 @pytest.mark.parametrize("last_only", [False, True])
 def test_every_layout_gives_the_same_bits(output, last_only):
-    """The layer's outputs, time-major for the readout, and its gradient, read branch-major,
+    """The layer's outputs, sample-major for the readout, and its gradient, read branch-major,
     time-major or sample-major (an every-step readout's), are the same numbers as the
     branch-major layer's: only where each row lies differs (81 samples: two parallel blocks,
     the second partial)."""
@@ -127,18 +127,48 @@ def test_every_layout_gives_the_same_bits(output, last_only):
     currents = torch.randn(2, 5, 81, 6, generator=g, dtype=torch.float32, requires_grad=True)
     upstream = torch.randn(2, 1 if last_only else 5, 81, 6, generator=g)
 
-    def run(time_major: bool, grad_layout):
+    def run(readout: bool, grad_layout):
         currents.grad = None
-        out = lif_layer(currents, 0.9, 1.0, output, last_only, time_major)
-        ours = out.permute(2, 0, 1, 3) if time_major else out  # (K, T', n, w) either way
-        out.backward(grad_layout(upstream).permute(*(1, 2, 0, 3) if time_major else range(4)))
+        out = lif_layer(currents, 0.9, 1.0, output, last_only, readout)
+        if readout:  # (T', n, K, w), lying (n, T', K, w)
+            assert out.transpose(0, 1).is_contiguous()
+        ours = out.permute(2, 0, 1, 3) if readout else out  # (K, T', n, w) either way
+        out.backward(grad_layout(upstream).permute(*(1, 2, 0, 3) if readout else range(4)))
         return ours.detach().clone(), currents.grad.clone()
 
     def sample_major(t: torch.Tensor) -> torch.Tensor:  # the same values, lying (n, T', K, w)
         return t.permute(2, 1, 0, 3).contiguous().permute(2, 1, 0, 3)
 
     branch_out, branch_grad = run(False, lambda t: t)
-    for time_major, layout in [(True, lambda t: t), (True, sample_major)]:
-        out, grad = run(time_major, layout)
+    for readout, layout in [(True, lambda t: t), (True, sample_major)]:
+        out, grad = run(readout, layout)
         assert torch.equal(out, branch_out)
         assert torch.equal(grad, branch_grad)
+
+
+def test_every_step_readout_rounds_as_nn_linear_on_the_libraries_layout():
+    """Ours hands the every-step readout a contiguous (n, T, p) input, the libraries' twins a
+    transposed one; nn.Linear rounds those two differently (a fused add-and-multiply for the
+    first), so the readout must compute as nn.Linear does for the second: same logits and same
+    readout gradients, bit for bit, whichever layout the features have."""
+    spec = dict(n_in=3, n_out=5, depth=3, p_rec=16, p_last=512, features="spike")
+    net = network(5, torch.float32, every_step=True, **spec)  # MKL rounds the two apart at 512
+    with torch.no_grad():
+        net.readout.bias.normal_(generator=torch.Generator().manual_seed(6))
+    x = torch.rand(33, 6, 3, generator=torch.Generator().manual_seed(5))
+    feats = net._unroll(x, None).detach()
+    assert feats.transpose(0, 1).is_contiguous()  # ours: already (n, T, p)
+    for layout in (feats, feats.contiguous()):  # ours, and the libraries' (T, n, p)
+        net.zero_grad()
+        stub = type(net)(net.spec)
+        stub.readout = net.readout
+        stub._unroll = lambda *_, f=layout: f  # noqa: B023 (bound per iteration)
+        ours = stub(x)
+        ours.square().sum().backward()
+        got = (ours.detach(), net.readout.weight.grad.clone(), net.readout.bias.grad.clone())
+        net.zero_grad()
+        theirs = net.readout(feats.contiguous().transpose(0, 1))
+        theirs.square().sum().backward()
+        assert torch.equal(got[0], theirs)
+        assert torch.equal(got[1], net.readout.weight.grad)
+        assert torch.equal(got[2], net.readout.bias.grad)

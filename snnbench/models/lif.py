@@ -100,7 +100,13 @@ class UnrolledLIF(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits with surrogate gradients: (n, C), or (n, T, C) with every_step."""
         feats = self._unroll(x, None)
-        return self.readout(feats.transpose(0, 1) if self.spec.every_step else feats[-1])
+        if not self.spec.every_step:
+            return self.readout(feats[-1])
+        # nn.Linear's own arithmetic for an (n, T, p) input that is not contiguous, as the
+        # libraries' twins give it: one product, then the bias added (a contiguous input would
+        # take a fused add-and-multiply, which rounds differently), whichever layout ours has.
+        readout = self.readout
+        return torch.matmul(feats.transpose(0, 1), readout.weight.t()).add_(readout.bias)
 
     def spike_trains(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Every LIF layer's spikes as (T, n, K * width), branches concatenated."""
@@ -291,8 +297,8 @@ class LIFNetwork(UnrolledLIF):
             if record is not None:
                 record.append(h.permute(1, 2, 0, 3).reshape(steps, n, -1))
             h = h.reshape(w.shape[0], -1, h.shape[-1])
-        # The readout's features, every step or (no record asked) the last only, written
-        # time-major (T', n, K, w): already the (T', n, p_last) the readout reads.
+        # The readout's features, every step or (no record asked) the last only, as (T', n, K, w)
+        # lying sample-major: the readout's (n, T', p_last) input is a view of them, no copy.
         last_only = not spec.every_step and record is None
         h = lif_layer(currents, spec.beta, spec.theta, spec.features, last_only, True)
         if record is not None:  # the last layer's spikes too

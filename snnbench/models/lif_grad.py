@@ -41,8 +41,8 @@ from snnbench.models.scan import OUTPUT, SAMPLES_PER_BLOCK, Features, _set_threa
 ALPHA = 2.0  # the ATan surrogate's default in snntorch and spikingjelly (surrogate.py)
 # Layouts of a layer's outputs and of their gradient, each (width,) row one (branch, step, sample)
 BRANCH_MAJOR = 0  # (K, T', n, w): spikes, as the next layer's product reads them
-TIME_MAJOR = 1  # (T', n, K, w): readout features, as the readout reads them
-SAMPLE_MAJOR = 2  # (n, T', K, w): their gradient, as an every-step readout writes it
+TIME_MAJOR = 1  # (T', n, K, w): a readout features' gradient that came in another layout
+SAMPLE_MAJOR = 2  # (n, T', K, w): readout features and their gradient, as the readout has them
 
 
 @njit(cache=True, boundscheck=False, inline="always")
@@ -182,36 +182,37 @@ def _backward_kernel(
 class LIFLayer(torch.autograd.Function):
     """One LIF layer over all steps: currents (K, T, n, w) -> spikes or readout features at
     every step, or at the last step only (T' = 1: a last-step readout then never holds the other
-    steps' features, nor their (zero) gradients); as (K, T', n, w), or with time_major
-    (T', n, K, w), the features' layout, which neither they nor their gradient are copied into:
-    an every-step readout's gradient, sample-major, is read where it lies."""
+    steps' features, nor their (zero) gradients); as (K, T', n, w), or for the readout as
+    (T', n, K, w) lying sample-major (n, T', K, w) in memory: the readout's (n, T', K * w)
+    input is then a view, not a copy, and its gradient comes back in that layout, where the
+    backward reads it."""
 
     @staticmethod
-    def forward(ctx, currents, beta, theta, output, last_only, time_major):  # type: ignore[override]
+    def forward(ctx, currents, beta, theta, output, last_only, readout):  # type: ignore[override]
         currents = currents.detach().contiguous()
         k, steps, n, width = currents.shape
         flat = currents.numpy().reshape(k, steps, n * width)
         dtype = flat.dtype.type
         membranes = np.empty_like(flat)
         kept = 1 if last_only else steps
-        layout = TIME_MAJOR if time_major else BRANCH_MAJOR
-        out = np.empty((kept, n, k, width) if time_major else (k, kept, n, width), dtype=dtype)
+        layout = SAMPLE_MAJOR if readout else BRANCH_MAJOR
+        out = np.empty((n, kept, k, width) if readout else (k, kept, n, width), dtype=dtype)
         _set_threads()
         _forward_kernel(
             flat, width, dtype(beta), dtype(theta), OUTPUT[output], membranes, out, layout
         )
         ctx.save_for_backward(torch.from_numpy(membranes))
         ctx.beta, ctx.theta, ctx.output, ctx.width = beta, theta, output, width
-        ctx.time_major = time_major
-        return torch.from_numpy(out)
+        ctx.readout = readout
+        return torch.from_numpy(out).transpose(0, 1) if readout else torch.from_numpy(out)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
         (membranes,) = ctx.saved_tensors
-        if ctx.time_major and grad.transpose(0, 1).is_contiguous():
+        if ctx.readout and grad.transpose(0, 1).is_contiguous():
             grad, layout = grad.transpose(0, 1), SAMPLE_MAJOR
         else:
-            grad, layout = grad.contiguous(), TIME_MAJOR if ctx.time_major else BRANCH_MAJOR
+            grad, layout = grad.contiguous(), TIME_MAJOR if ctx.readout else BRANCH_MAJOR
         g = grad.numpy()
         dtype = g.dtype.type
         grad_in = np.empty_like(membranes.numpy())
@@ -238,8 +239,9 @@ def lif_layer(
     theta: float,
     output: Features,
     last_only: bool = False,
-    time_major: bool = False,
+    readout: bool = False,
 ) -> torch.Tensor:
     """The layer's outputs, differentiable in `currents` (K, T, n, w): at every step, or with
-    last_only at the last step only (T' = 1); (K, T', n, w), or with time_major (T', n, K, w)."""
-    return LIFLayer.apply(currents, beta, theta, output, last_only, time_major)
+    last_only at the last step only (T' = 1); (K, T', n, w), or with readout (T', n, K, w)
+    lying sample-major (`LIFLayer`)."""
+    return LIFLayer.apply(currents, beta, theta, output, last_only, readout)
