@@ -9,8 +9,8 @@ count, where a dense product's is proportional to R * f: 1.2 to 4 times faster t
 dense product at the densities the paper nets run at (0.04 to 0.19; README).  The input
 gradient, grad @ weights, has no binary operand and stays torch's dense product.
 
-Every output element is a sum in a fixed order (inputs, or rows, ascending; eight rows added
-per pass over the accumulator, left to right), independent of the thread count and of the
+Every output element is a sum in a fixed order (inputs, or rows, ascending; up to eight rows
+added per pass over the accumulator, left to right), independent of the thread count and of the
 CPU's vector width: the same numbers on every CPU, where a BLAS product's order follows its
 kernel.  The order differs from the dense product's, so currents differ from it by float
 rounding (tests/test_lif_grad.py).
@@ -32,7 +32,8 @@ COLUMNS_PER_JOB = 64  # inputs whose weight-gradient rows one parallel job accum
 @njit(cache=True, boundscheck=False, inline="always")
 def _accumulate(acc, table, picks, count):  # pragma: no cover (compiled)
     """acc += table[picks[0]] + ... + table[picks[count - 1]], each element summed left to right.
-    Eight rows per pass over acc: the accumulator is loaded and stored once per eight rows."""
+    Eight rows per pass over acc, then four, two and one for the rest: the accumulator is loaded
+    and stored once per pass (the grouping leaves the order, and so every rounding, as is)."""
     q = 0
     while q + 8 <= count:
         a0, a1, a2, a3 = (
@@ -52,28 +53,46 @@ def _accumulate(acc, table, picks, count):  # pragma: no cover (compiled)
                 ((((((acc[e] + a0[e]) + a1[e]) + a2[e]) + a3[e]) + a4[e]) + a5[e]) + a6[e]
             ) + a7[e]
         q += 8
-    while q < count:
+    if q + 4 <= count:
+        a0, a1, a2, a3 = (
+            table[picks[q]],
+            table[picks[q + 1]],
+            table[picks[q + 2]],
+            table[picks[q + 3]],
+        )
+        for e in range(acc.size):
+            acc[e] = (((acc[e] + a0[e]) + a1[e]) + a2[e]) + a3[e]
+        q += 4
+    if q + 2 <= count:
+        a0, a1 = table[picks[q]], table[picks[q + 1]]
+        for e in range(acc.size):
+            acc[e] = (acc[e] + a0[e]) + a1[e]
+        q += 2
+    if q < count:  # at most one row is left
         a0 = table[picks[q]]
         for e in range(acc.size):
             acc[e] += a0[e]
-        q += 1
 
 
 @njit(parallel=True, cache=True, boundscheck=False)
-def _event_currents(fired, weights_t, currents):  # pragma: no cover (compiled)
-    """currents[k, r] = sum of weights_t[k, j] over the inputs j that fired in row r (fired
-    (K, R, f) uint8, weights_t (K, f, w)), j ascending."""
-    branches, rows, fan_in = fired.shape
+def _event_currents(spikes, weights_t, currents, fired):  # pragma: no cover (compiled)
+    """currents[k, r] = sum of weights_t[k, j] over the inputs j that fired in row r (spikes
+    (K, R, f), weights_t (K, f, w)), j ascending; fired (K, R, f) uint8 gets which did, for
+    the weight gradient (in the pass that reads the spikes anyway, not one of its own)."""
+    branches, rows, fan_in = spikes.shape
     blocks = (rows + ROWS_PER_JOB - 1) // ROWS_PER_JOB
     zero = currents.dtype.type(0)
     for job in prange(branches * blocks):
         k, first = job // blocks, (job % blocks) * ROWS_PER_JOB
         picks = np.empty(fan_in, dtype=np.int64)
         for r in range(first, min(rows, first + ROWS_PER_JOB)):
+            row = fired[k, r]
+            for j in range(fan_in):  # vectorised
+                row[j] = spikes[k, r, j] != zero
             count = 0
             for j in range(fan_in):  # branch-free: a mispredicted branch per spike costs more
                 picks[count] = j
-                count += fired[k, r, j]
+                count += row[j]
             acc = currents[k, r]
             acc[:] = zero
             _accumulate(acc, weights_t[k], picks, count)
@@ -108,11 +127,12 @@ class SpikeProduct(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, spikes, weights):  # type: ignore[override]
-        fired = (spikes.detach().numpy() != 0).view(np.uint8)
+        spikes = spikes.detach().contiguous().numpy()
+        fired = np.empty(spikes.shape, dtype=np.uint8)
         weights_t = weights.detach().transpose(1, 2).contiguous().numpy()
         currents = np.empty((*fired.shape[:2], weights.shape[1]), dtype=weights_t.dtype)
         _set_threads()
-        _event_currents(fired, weights_t, currents)
+        _event_currents(spikes, weights_t, currents, fired)
         ctx.save_for_backward(torch.from_numpy(fired), weights)
         return torch.from_numpy(currents)
 
