@@ -9,8 +9,8 @@ count, where a dense product's is proportional to R * f: 1.2 to 4 times faster t
 dense product at the densities the paper nets run at (0.04 to 0.19; README).  The input
 gradient, grad @ weights, has no binary operand and stays torch's dense product.
 
-Every output element is a sum in a fixed order (inputs, or rows, ascending; up to eight rows
-added per pass over the accumulator, left to right), independent of the thread count and of the
+Every output element is a sum in a fixed order (inputs, or rows, ascending; eight rows added
+per pass over the accumulator, left to right), independent of the thread count and of the
 CPU's vector width: the same numbers on every CPU, where a BLAS product's order follows its
 kernel.  The order differs from the dense product's, so currents differ from it by float
 rounding (tests/test_lif_grad.py).
@@ -32,8 +32,7 @@ COLUMNS_PER_JOB = 64  # inputs whose weight-gradient rows one parallel job accum
 @njit(cache=True, boundscheck=False, inline="always")
 def _accumulate(acc, table, picks, count):  # pragma: no cover (compiled)
     """acc += table[picks[0]] + ... + table[picks[count - 1]], each element summed left to right.
-    Eight rows per pass over acc, then four, two and one for the rest: the accumulator is loaded
-    and stored once per pass (the grouping leaves the order, and so every rounding, as is)."""
+    Eight rows per pass over acc: the accumulator is loaded and stored once per eight rows."""
     q = 0
     while q + 8 <= count:
         a0, a1, a2, a3 = (
@@ -53,25 +52,11 @@ def _accumulate(acc, table, picks, count):  # pragma: no cover (compiled)
                 ((((((acc[e] + a0[e]) + a1[e]) + a2[e]) + a3[e]) + a4[e]) + a5[e]) + a6[e]
             ) + a7[e]
         q += 8
-    if q + 4 <= count:
-        a0, a1, a2, a3 = (
-            table[picks[q]],
-            table[picks[q + 1]],
-            table[picks[q + 2]],
-            table[picks[q + 3]],
-        )
-        for e in range(acc.size):
-            acc[e] = (((acc[e] + a0[e]) + a1[e]) + a2[e]) + a3[e]
-        q += 4
-    if q + 2 <= count:
-        a0, a1 = table[picks[q]], table[picks[q + 1]]
-        for e in range(acc.size):
-            acc[e] = (acc[e] + a0[e]) + a1[e]
-        q += 2
-    if q < count:  # at most one row is left
+    while q < count:
         a0 = table[picks[q]]
         for e in range(acc.size):
             acc[e] += a0[e]
+        q += 1
 
 
 @njit(parallel=True, cache=True, boundscheck=False)
