@@ -147,9 +147,9 @@ def test_every_layout_gives_the_same_bits(output, last_only):
 
 
 def test_every_step_readout_rounds_as_nn_linear_on_the_libraries_layout():
-    """Ours hands the every-step readout a contiguous (n, T, p) input, the libraries' twins a
+    """Ours has an every-step readout's (n, T, p) input contiguous, the libraries' twins a
     transposed one; nn.Linear rounds those two differently (a fused add-and-multiply for the
-    first), so the readout must compute as nn.Linear does for the second: same logits and same
+    first), so ours must compute as nn.Linear does for the second: same logits and same
     readout gradients, bit for bit, whichever layout the features have."""
     spec = dict(n_in=3, n_out=5, depth=3, p_rec=16, p_last=512, features="spike")
     net = network(5, torch.float32, every_step=True, **spec)  # MKL rounds the two apart at 512

@@ -100,13 +100,7 @@ class UnrolledLIF(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits with surrogate gradients: (n, C), or (n, T, C) with every_step."""
         feats = self._unroll(x, None)
-        if not self.spec.every_step:
-            return self.readout(feats[-1])
-        # nn.Linear's own arithmetic for an (n, T, p) input that is not contiguous, as the
-        # libraries' twins give it: one product, then the bias added (a contiguous input would
-        # take a fused add-and-multiply, which rounds differently), whichever layout ours has.
-        readout = self.readout
-        return torch.matmul(feats.transpose(0, 1), readout.weight.t()).add_(readout.bias)
+        return self.readout(feats.transpose(0, 1) if self.spec.every_step else feats[-1])
 
     def spike_trains(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Every LIF layer's spikes as (T, n, K * width), branches concatenated."""
@@ -273,6 +267,17 @@ class LIFNetwork(UnrolledLIF):
         return RunOutput(logits, spikes)
 
     # ------------------------------------------------------------------ differentiable path
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """As `UnrolledLIF.forward`, but an every-step readout reads the features where they
+        lie, (n, T, p_last) already (`_unroll`), instead of nn.Linear copying them there."""
+        if not self.spec.every_step:
+            return super().forward(x)
+        feats = self._unroll(x, None).transpose(0, 1)
+        # What nn.Linear computes for the libraries' twins, whose features are not contiguous:
+        # a product, then the bias; for ours, contiguous, it would fuse the two, which rounds
+        # differently.
+        return torch.matmul(feats, self.readout.weight.t()).add_(self.readout.bias)
+
     def _unroll(self, x: torch.Tensor, record: list[torch.Tensor] | None) -> torch.Tensor:
         """With the surrogate; returns (T, n, p_last) last-layer features, (1, n, p_last) for
         a last-step readout (the other steps are never materialised).
