@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from snnbench.models.lif import LIFNetwork, LIFSpec
-from snnbench.models.lif_grad import lif_layer
+from snnbench.models.lif_grad import lif_layer, spiking_layer
 from snnbench.models.surrogate import atan_spike
 
 
@@ -172,3 +172,32 @@ def test_every_step_readout_rounds_as_nn_linear_on_the_libraries_layout():
         assert torch.equal(got[0], theirs)
         assert torch.equal(got[1], net.readout.weight.grad)
         assert torch.equal(got[2], net.readout.bias.grad)
+
+
+def test_a_hidden_layer_gives_its_spikes_and_autograds_gradients_through_the_dense_product():
+    """A hidden layer with the next layer's product (`spiking_layer`): its spikes as bytes are
+    the step loop's, and the next currents and their gradients in both the currents and the
+    next weights are autograd's through that loop and a dense product (float64; 37 samples:
+    a partial parallel block)."""
+    g = torch.Generator().manual_seed(7)
+    currents = torch.randn(2, 5, 37, 6, generator=g, dtype=torch.float64) + 0.5
+    weights = torch.randn(2, 4, 6, generator=g, dtype=torch.float64)
+    upstream = torch.randn(2, 5, 37, 4, generator=g, dtype=torch.float64)
+    inputs = [currents.requires_grad_(), weights.requires_grad_()]
+    ours, fired = spiking_layer(currents, weights, 0.9, 1.0)
+    r, spikes = torch.zeros_like(currents[:, 0]), []
+    for t in range(currents.shape[1]):
+        u = 0.9 * r + currents[:, t]
+        spikes.append(atan_spike(u - 1.0))
+        r = u - 1.0 * spikes[-1].detach()
+    spikes = torch.stack(spikes, 1)
+    theirs = torch.matmul(spikes.flatten(1, 2), weights.transpose(1, 2)).view_as(ours)
+    assert fired.dtype == torch.uint8 and torch.equal(fired.double(), spikes.detach())
+    assert 0 < int(fired.sum()) < fired.numel()
+    assert torch.allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+    for mine, ref in zip(
+        torch.autograd.grad(ours, inputs, upstream),
+        torch.autograd.grad(theirs, inputs, upstream),
+        strict=True,
+    ):
+        assert torch.allclose(mine, ref, rtol=1e-12, atol=1e-12 * float(ref.abs().max()))

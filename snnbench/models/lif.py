@@ -26,9 +26,8 @@ from typing import Literal, NamedTuple
 import torch
 from torch import nn
 
-from snnbench.models.lif_grad import lif_layer
+from snnbench.models.lif_grad import lif_layer, spiking_layer
 from snnbench.models.scan import Features, lif_events, lif_scan_
-from snnbench.models.spike_product import spike_product
 
 BATCH_BYTES = 4 << 20  # default batch of the fast path: the widest layer's currents, in bytes
 Engine = Literal["gemm", "events"]  # how the fast path computes the currents of spike-driven layers
@@ -292,16 +291,12 @@ class LIFNetwork(UnrolledLIF):
         spec = self.spec
         n, steps, _ = x.shape
         h = x.transpose(0, 1).reshape(1, steps * n, -1).to(self.hidden[0].dtype)  # (1, T*n, n_in)
-        for i, w in enumerate(self.hidden):
-            currents = (
-                torch.matmul(h, w.transpose(1, 2)) if i == 0 else spike_product(h, w)
-            ).view(w.shape[0], steps, n, -1)
-            if i == len(self.hidden) - 1:
-                break
-            h = lif_layer(currents, spec.beta, spec.theta, "spike")
+        first = self.hidden[0]
+        currents = torch.matmul(h, first.transpose(1, 2)).view(first.shape[0], steps, n, -1)
+        for w in self.hidden[1:]:
+            currents, fired = spiking_layer(currents, w, spec.beta, spec.theta)
             if record is not None:
-                record.append(h.permute(1, 2, 0, 3).reshape(steps, n, -1))
-            h = h.reshape(w.shape[0], -1, h.shape[-1])
+                record.append(fired.permute(1, 2, 0, 3).reshape(steps, n, -1).to(w.dtype))
         # The readout's features, every step or (no record asked) the last only, as (T', n, K, w)
         # lying sample-major: the readout's (n, T', p_last) input is a view of them, no copy.
         last_only = not spec.every_step and record is None

@@ -3,16 +3,18 @@
 Written as torch operations, a layer's surrogate-gradient forward is a Python loop over time
 of about six small autograd operations per step, and its backward the same again: at T = 784
 that dispatch, not arithmetic, is the cost, and every step's intermediate tensors stay alive
-until backward.  `LIFLayer` is one `torch.autograd.Function` for a whole layer over all steps:
+until backward.  Here a layer is one `torch.autograd.Function` over all steps:
 
 * forward: a compiled scan (numba) over the layer's input currents I (K, T, n, w), which one
-  product over all (step, sample) rows computes beforehand, with its own gradients (a dense
-  product, or from the events of the spikes that feed the layer: spike_product.py).  It
-  stores only the pre-reset membranes U (the spikes and the post-reset membranes are
-  recomputed from them bit for bit), and returns the layer's output: spikes, or for the last
-  layer the readout features (membrane 1[r >= 0], or analog r).
+  product over all (step, sample) rows computes beforehand.  It stores only the pre-reset
+  membranes U (the spikes and the post-reset membranes are recomputed from them bit for bit).
+  A hidden layer (`SpikingLayer`) writes its spikes as bytes and sums the next layer's
+  currents from their events (spike_product.py); the last layer (`LIFLayer`) returns the
+  readout features (spikes, membrane 1[r >= 0], or analog r).
 * backward: a compiled reverse scan through the leak, the detached reset and the ATan
-  surrogate gives dL/dI, from which the product's own backward takes it.
+  surrogate gives dL/dI; a hidden layer first takes dL/dspikes and the next weights' gradient
+  from the next layer's dL/dI (a dense product; event sums).  The first layer's currents are
+  autograd's own dense product of the real-valued inputs.
 
 Given the same currents, forward outputs are bit for bit those of a step loop of torch
 operations (two roundings per membrane update, `beta * r` then `+ I`, as torch, snntorch and
@@ -37,6 +39,7 @@ import torch
 from numba import njit, prange
 
 from snnbench.models.scan import OUTPUT, SAMPLES_PER_BLOCK, Features, _set_threads
+from snnbench.models.spike_product import event_currents, event_weight_grad
 
 ALPHA = 2.0  # the ATan surrogate's default in snntorch and spikingjelly (surrogate.py)
 # Layouts of a layer's outputs and of their gradient, each (width,) row one (branch, step, sample)
@@ -179,6 +182,43 @@ def _backward_kernel(
                 )
 
 
+def _scan(
+    currents: torch.Tensor, beta, theta, output: Features, shape: tuple, layout: int, dtype=None
+) -> tuple[np.ndarray, torch.Tensor]:
+    """Runs the forward kernel on currents (K, T, n, w): (its output, of `shape` in `layout`
+    and of `dtype` (the currents' if None), the pre-reset membranes (K, T, n * w), all backward
+    needs)."""
+    k, steps, n, width = currents.shape
+    flat = currents.detach().contiguous().numpy().reshape(k, steps, n * width)
+    real = flat.dtype.type
+    membranes, out = np.empty_like(flat), np.empty(shape, dtype=dtype or flat.dtype)
+    _set_threads()
+    _forward_kernel(flat, width, real(beta), real(theta), OUTPUT[output], membranes, out, layout)
+    return out, torch.from_numpy(membranes)
+
+
+def _scan_back(ctx, grad: np.ndarray, layout: int) -> torch.Tensor:
+    """dL/dcurrents (K, T, n, w), by the reverse kernel from dL/doutput `grad` (in `layout`) and
+    the membranes ctx saved first, with the constants ctx holds."""
+    membranes = ctx.saved_tensors[0]
+    dtype = grad.dtype.type
+    grad_in = np.empty_like(membranes.numpy())
+    _set_threads()
+    _backward_kernel(
+        grad,
+        layout,
+        membranes.numpy(),
+        ctx.width,
+        dtype(ctx.beta),
+        dtype(ctx.theta),
+        OUTPUT[ctx.output],
+        dtype(math.pi / 2 * ALPHA),
+        grad_in,
+    )
+    k, steps, size = membranes.shape
+    return torch.from_numpy(grad_in).view(k, steps, size // ctx.width, ctx.width)
+
+
 class LIFLayer(torch.autograd.Function):
     """One LIF layer over all steps: currents (K, T, n, w) -> spikes or readout features at
     every step, or at the last step only (T' = 1: a last-step readout then never holds the other
@@ -189,48 +229,53 @@ class LIFLayer(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, currents, beta, theta, output, last_only, readout):  # type: ignore[override]
-        currents = currents.detach().contiguous()
         k, steps, n, width = currents.shape
-        flat = currents.numpy().reshape(k, steps, n * width)
-        dtype = flat.dtype.type
-        membranes = np.empty_like(flat)
         kept = 1 if last_only else steps
+        shape = (n, kept, k, width) if readout else (k, kept, n, width)
         layout = SAMPLE_MAJOR if readout else BRANCH_MAJOR
-        out = np.empty((n, kept, k, width) if readout else (k, kept, n, width), dtype=dtype)
-        _set_threads()
-        _forward_kernel(
-            flat, width, dtype(beta), dtype(theta), OUTPUT[output], membranes, out, layout
-        )
-        ctx.save_for_backward(torch.from_numpy(membranes))
+        out, membranes = _scan(currents, beta, theta, output, shape, layout)
+        ctx.save_for_backward(membranes)
         ctx.beta, ctx.theta, ctx.output, ctx.width = beta, theta, output, width
         ctx.readout = readout
         return torch.from_numpy(out).transpose(0, 1) if readout else torch.from_numpy(out)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
-        (membranes,) = ctx.saved_tensors
         if ctx.readout and grad.transpose(0, 1).is_contiguous():
             grad, layout = grad.transpose(0, 1), SAMPLE_MAJOR
         else:
             grad, layout = grad.contiguous(), TIME_MAJOR if ctx.readout else BRANCH_MAJOR
-        g = grad.numpy()
-        dtype = g.dtype.type
-        grad_in = np.empty_like(membranes.numpy())
-        _set_threads()
-        _backward_kernel(
-            g,
-            layout,
-            membranes.numpy(),
-            ctx.width,
-            dtype(ctx.beta),
-            dtype(ctx.theta),
-            OUTPUT[ctx.output],
-            dtype(math.pi / 2 * ALPHA),
-            grad_in,
-        )
-        k, steps, size = membranes.shape
-        shape = (k, steps, size // ctx.width, ctx.width)
-        return torch.from_numpy(grad_in).view(shape), None, None, None, None, None
+        return _scan_back(ctx, grad.numpy(), layout), None, None, None, None, None
+
+
+class SpikingLayer(torch.autograd.Function):
+    """A hidden LIF layer and the product that feeds its spikes to the next layer, over all
+    steps: currents (K, T, n, w) and the next layer's weights (K, w', w) -> the next layer's
+    currents (K, T, n, w'), and the spikes (K, T, n, w) as bytes (not differentiable; for
+    recording them).  The spikes never exist as floats: the scan writes them as bytes, which
+    the event sums read and backward keeps (a float copy would be written, read and converted,
+    4 bytes a spike each way)."""
+
+    @staticmethod
+    def forward(ctx, currents, weights, beta, theta):  # type: ignore[override]
+        k, steps, n, width = currents.shape
+        shape = (k, steps, n, width)
+        fired, membranes = _scan(currents, beta, theta, "spike", shape, BRANCH_MAJOR, np.uint8)
+        fired = torch.from_numpy(fired)
+        following = event_currents(fired.view(k, steps * n, width), weights)
+        ctx.save_for_backward(membranes, fired, weights)
+        ctx.beta, ctx.theta, ctx.output, ctx.width = beta, theta, "spike", width
+        ctx.mark_non_differentiable(fired)
+        return following.view(k, steps, n, -1), fired
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor, _):  # type: ignore[override]
+        _, fired, weights = ctx.saved_tensors
+        k, steps, n, width = fired.shape
+        grad = grad.contiguous().view(k, steps * n, -1)
+        grad_spikes = torch.bmm(grad, weights).view(fired.shape)  # dense: no binary operand
+        grad_weights = event_weight_grad(fired.view(k, steps * n, width), grad)
+        return _scan_back(ctx, grad_spikes.numpy(), BRANCH_MAJOR), grad_weights, None, None
 
 
 def lif_layer(
@@ -245,3 +290,12 @@ def lif_layer(
     last_only at the last step only (T' = 1); (K, T', n, w), or with readout (T', n, K, w)
     lying sample-major (`LIFLayer`)."""
     return LIFLayer.apply(currents, beta, theta, output, last_only, readout)
+
+
+def spiking_layer(
+    currents: torch.Tensor, weights: torch.Tensor, beta: float, theta: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(the next layer's currents (K, T, n, w'), this layer's spikes as bytes (K, T, n, w)) of
+    a hidden layer fed `currents` (K, T, n, w), through the next weights (K, w', w);
+    differentiable in both (`SpikingLayer`)."""
+    return SpikingLayer.apply(currents, weights, beta, theta)

@@ -1,13 +1,15 @@
-"""The differentiable product of binary spikes and weights, computed from the spikes' events.
+"""Products of binary spikes and weights, computed from the spikes' events.
 
 A layer fed by spikes gets its input currents from spikes (K, R, f) @ weights (K, w, f)^T over
 all (step, sample) rows R, and its weight gradient from grad (K, R, w)^T @ spikes.  Both
 products take the binary spikes as one operand, so each is a sum of the rows the spikes select:
-the weights' rows of the inputs that fired (forward), the output gradient's rows of the steps
-and samples where an input fired (weight gradient).  Their cost is proportional to the spike
-count, where a dense product's is proportional to R * f: 1.2 to 4 times faster than MKL's
-dense product at the densities the paper nets run at (0.04 to 0.19; README).  The input
-gradient, grad @ weights, has no binary operand and stays torch's dense product.
+the weights' rows of the inputs that fired (`event_currents`), the output gradient's rows of the
+steps and samples where an input fired (`event_weight_grad`).  Their cost is proportional to
+the spike count, where a dense product's is proportional to R * f: 1.2 to 4 times faster than
+MKL's dense product at the densities the paper nets run at (0.04 to 0.19; README).  The spikes
+come as bytes, as the LIF scan writes them (lif_grad.py's `SpikingLayer`, which owns the
+autograd); the input gradient, grad @ weights, has no binary operand and stays torch's dense
+product there.
 
 Every output element is a sum in a fixed order (inputs, or rows, ascending; eight rows added
 per pass over the accumulator, left to right), independent of the thread count and of the
@@ -60,24 +62,20 @@ def _accumulate(acc, table, picks, count):  # pragma: no cover (compiled)
 
 
 @njit(parallel=True, cache=True, boundscheck=False)
-def _event_currents(spikes, weights_t, currents, fired):  # pragma: no cover (compiled)
-    """currents[k, r] = sum of weights_t[k, j] over the inputs j that fired in row r (spikes
-    (K, R, f), weights_t (K, f, w)), j ascending; fired (K, R, f) uint8 gets which did, for
-    the weight gradient (in the pass that reads the spikes anyway, not one of its own)."""
-    branches, rows, fan_in = spikes.shape
+def _event_currents(fired, weights_t, currents):  # pragma: no cover (compiled)
+    """currents[k, r] = sum of weights_t[k, j] over the inputs j that fired in row r (fired
+    (K, R, f) uint8, weights_t (K, f, w)), j ascending."""
+    branches, rows, fan_in = fired.shape
     blocks = (rows + ROWS_PER_JOB - 1) // ROWS_PER_JOB
     zero = currents.dtype.type(0)
     for job in prange(branches * blocks):
         k, first = job // blocks, (job % blocks) * ROWS_PER_JOB
         picks = np.empty(fan_in, dtype=np.int64)
         for r in range(first, min(rows, first + ROWS_PER_JOB)):
-            row = fired[k, r]
-            for j in range(fan_in):  # vectorised
-                row[j] = spikes[k, r, j] != zero
             count = 0
             for j in range(fan_in):  # branch-free: a mispredicted branch per spike costs more
                 picks[count] = j
-                count += row[j]
+                count += fired[k, r, j]
             acc = currents[k, r]
             acc[:] = zero
             _accumulate(acc, weights_t[k], picks, count)
@@ -106,34 +104,20 @@ def _event_weight_grad(fired, grad, grad_wt):  # pragma: no cover (compiled)
                 _accumulate(grad_wt[k, j], grad[k], picks, count)
 
 
-class SpikeProduct(torch.autograd.Function):
-    """Currents spikes (K, R, f) @ weights (K, w, f)^T, from the spikes' events forward and for
-    the weight gradient; it keeps the spikes for backward as bytes, not floats."""
-
-    @staticmethod
-    def forward(ctx, spikes, weights):  # type: ignore[override]
-        spikes = spikes.detach().contiguous().numpy()
-        fired = np.empty(spikes.shape, dtype=np.uint8)
-        weights_t = weights.detach().transpose(1, 2).contiguous().numpy()
-        currents = np.empty((*fired.shape[:2], weights.shape[1]), dtype=weights_t.dtype)
-        _set_threads()
-        _event_currents(spikes, weights_t, currents, fired)
-        ctx.save_for_backward(torch.from_numpy(fired), weights)
-        return torch.from_numpy(currents)
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
-        fired, weights = ctx.saved_tensors
-        grad = grad.contiguous()
-        grad_spikes = torch.bmm(grad, weights) if ctx.needs_input_grad[0] else None
-        k, width, fan_in = weights.shape
-        grad_wt = np.empty((k, fan_in, width), dtype=grad.numpy().dtype)
-        _set_threads()
-        _event_weight_grad(fired.numpy(), grad.numpy(), grad_wt)
-        return grad_spikes, torch.from_numpy(grad_wt).transpose(1, 2)
+def event_currents(fired: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Currents (K, R, w) = fired (K, R, f) @ weights (K, w, f)^T, for spikes given as bytes."""
+    weights_t = weights.detach().transpose(1, 2).contiguous().numpy()
+    currents = np.empty((*fired.shape[:2], weights.shape[1]), dtype=weights_t.dtype)
+    _set_threads()
+    _event_currents(fired.numpy(), weights_t, currents)
+    return torch.from_numpy(currents)
 
 
-def spike_product(spikes: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """Currents (K, R, w) of binary spikes (K, R, f) through weights (K, w, f), differentiable
-    in both (`SpikeProduct`)."""
-    return SpikeProduct.apply(spikes, weights)
+def event_weight_grad(fired: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+    """dL/dweights (K, w, f) of `event_currents`, given dL/dcurrents grad (K, R, w): grad^T @
+    fired, as a transposed view."""
+    grad = grad.contiguous().numpy()
+    grad_wt = np.empty((fired.shape[0], fired.shape[2], grad.shape[2]), dtype=grad.dtype)
+    _set_threads()
+    _event_weight_grad(fired.numpy(), grad, grad_wt)
+    return torch.from_numpy(grad_wt).transpose(1, 2)
