@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from snnbench.models.lif import LIFNetwork, LIFSpec
-from snnbench.models.lif_grad import lif_layer, spiking_layer
+from snnbench.models.lif_grad import last_layer, spiking_layer
 from snnbench.models.surrogate import atan_spike
 
 
@@ -116,34 +116,38 @@ def test_float32_at_length_784():
     agree(net, x, 3, 1e-5)
 
 
+def loop_layer(currents: torch.Tensor, output: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """One layer as the step loop of torch operations computes it: (spikes, features), each
+    (K, T, n, w), differentiable in currents (K, T, n, w)."""
+    r, spikes, feats = torch.zeros_like(currents[:, 0]), [], []
+    for t in range(currents.shape[1]):
+        u = 0.9 * r + currents[:, t]
+        spikes.append(atan_spike(u - 1.0))
+        r = u - 1.0 * spikes[-1].detach()
+        feats.append({"spike": spikes[-1], "membrane": atan_spike(r), "analog": r}[output])
+    return torch.stack(spikes, 1), torch.stack(feats, 1)
+
+
 @pytest.mark.parametrize("output", ["spike", "membrane", "analog"])
 @pytest.mark.parametrize("last_only", [False, True])
-def test_every_layout_gives_the_same_bits(output, last_only):
-    """The layer's outputs, sample-major for the readout, and its gradient, read branch-major,
-    time-major or sample-major (an every-step readout's), are the same numbers as the
-    branch-major layer's: only where each row lies differs (81 samples: two parallel blocks,
-    the second partial)."""
+def test_the_last_layer_gives_the_loops_features_and_reads_either_gradient_layout(
+    output, last_only
+):
+    """The last layer's features, (T', n, K, w) lying sample-major, are the step loop's bit
+    for bit, and its gradient read time-major or sample-major (an every-step readout's) gives
+    the same numbers: only where each row lies differs (81 samples: two parallel blocks, the
+    second partial)."""
     g = torch.Generator().manual_seed(11)
     currents = torch.randn(2, 5, 81, 6, generator=g, dtype=torch.float32, requires_grad=True)
-    upstream = torch.randn(2, 1 if last_only else 5, 81, 6, generator=g)
-
-    def run(readout: bool, grad_layout):
-        currents.grad = None
-        out = lif_layer(currents, 0.9, 1.0, output, last_only, readout)
-        if readout:  # (T', n, K, w), lying (n, T', K, w)
-            assert out.transpose(0, 1).is_contiguous()
-        ours = out.permute(2, 0, 1, 3) if readout else out  # (K, T', n, w) either way
-        out.backward(grad_layout(upstream).permute(*(1, 2, 0, 3) if readout else range(4)))
-        return ours.detach().clone(), currents.grad.clone()
-
-    def sample_major(t: torch.Tensor) -> torch.Tensor:  # the same values, lying (n, T', K, w)
-        return t.permute(2, 1, 0, 3).contiguous().permute(2, 1, 0, 3)
-
-    branch_out, branch_grad = run(False, lambda t: t)
-    for readout, layout in [(True, lambda t: t), (True, sample_major)]:
-        out, grad = run(readout, layout)
-        assert torch.equal(out, branch_out)
-        assert torch.equal(grad, branch_grad)
+    upstream = torch.randn(1 if last_only else 5, 81, 2, 6, generator=g)  # (T', n, K, w)
+    out = last_layer(currents, 0.9, 1.0, output, last_only)
+    assert out.transpose(0, 1).is_contiguous()
+    feats = loop_layer(currents.detach(), output)[1]
+    assert torch.equal(out.detach(), (feats[:, -1:] if last_only else feats).permute(1, 2, 0, 3))
+    sample_major = upstream.transpose(0, 1).contiguous().transpose(0, 1)
+    (read_time_major,) = torch.autograd.grad(out, currents, upstream, retain_graph=True)
+    (read_sample_major,) = torch.autograd.grad(out, currents, sample_major)
+    assert torch.equal(read_time_major, read_sample_major)
 
 
 def test_every_step_readout_rounds_as_nn_linear_on_the_libraries_layout():
@@ -158,6 +162,11 @@ def test_every_step_readout_rounds_as_nn_linear_on_the_libraries_layout():
     x = torch.rand(33, 6, 3, generator=torch.Generator().manual_seed(5))
     feats = net._unroll(x, None).detach()
     assert feats.transpose(0, 1).is_contiguous()  # ours: already (n, T, p)
+    fused, unfused = (
+        net.readout(feats.transpose(0, 1)),
+        net.readout(feats.contiguous().transpose(0, 1)),
+    )
+    assert not torch.equal(fused, unfused), "the two round alike here: the test would prove nothing"
     for layout in (feats, feats.contiguous()):  # ours, and the libraries' (T, n, p)
         net.zero_grad()
         stub = type(net)(net.spec)
@@ -185,14 +194,10 @@ def test_a_hidden_layer_gives_its_spikes_and_autograds_gradients_through_the_den
     upstream = torch.randn(2, 5, 37, 4, generator=g, dtype=torch.float64)
     inputs = [currents.requires_grad_(), weights.requires_grad_()]
     ours, fired = spiking_layer(currents, weights, 0.9, 1.0)
-    r, spikes = torch.zeros_like(currents[:, 0]), []
-    for t in range(currents.shape[1]):
-        u = 0.9 * r + currents[:, t]
-        spikes.append(atan_spike(u - 1.0))
-        r = u - 1.0 * spikes[-1].detach()
-    spikes = torch.stack(spikes, 1)
+    spikes = loop_layer(currents, "spike")[0]
     theirs = torch.matmul(spikes.flatten(1, 2), weights.transpose(1, 2)).view_as(ours)
-    assert fired.dtype == torch.uint8 and torch.equal(fired.double(), spikes.detach())
+    assert fired.dtype == torch.uint8 and not fired.requires_grad
+    assert torch.equal(fired.double(), spikes.detach())
     assert 0 < int(fired.sum()) < fired.numel()
     assert torch.allclose(ours, theirs, rtol=1e-12, atol=1e-12)
     for mine, ref in zip(

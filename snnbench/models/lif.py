@@ -26,7 +26,7 @@ from typing import Literal, NamedTuple
 import torch
 from torch import nn
 
-from snnbench.models.lif_grad import lif_layer, spiking_layer
+from snnbench.models.lif_grad import last_layer, spiking_layer
 from snnbench.models.scan import Features, lif_events, lif_scan_
 
 BATCH_BYTES = 4 << 20  # default batch of the fast path: the widest layer's currents, in bytes
@@ -268,13 +268,16 @@ class LIFNetwork(UnrolledLIF):
     # ------------------------------------------------------------------ differentiable path
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """As `UnrolledLIF.forward`, but an every-step readout reads the features where they
-        lie, (n, T, p_last) already (`_unroll`), instead of nn.Linear copying them there."""
+        lie, (n, T, p_last) already (`_unroll`), instead of nn.Linear copying them there.  The
+        readout module is then not called: forward hooks on it do not fire in that mode (the
+        efficiency metrics come from the spike trains, and NeuroBench runs on the twins)."""
         if not self.spec.every_step:
             return super().forward(x)
         feats = self._unroll(x, None).transpose(0, 1)
         # What nn.Linear computes for the libraries' twins, whose features are not contiguous:
-        # a product, then the bias; for ours, contiguous, it would fuse the two, which rounds
-        # differently.
+        # a product (matmul folds them into one matrix while the weight requires grad, as in
+        # training), then the bias; for ours, contiguous, it would fuse the two, which rounds
+        # differently (tests/test_lif_grad.py pins the bits).
         return torch.matmul(feats, self.readout.weight.t()).add_(self.readout.bias)
 
     def _unroll(self, x: torch.Tensor, record: list[torch.Tensor] | None) -> torch.Tensor:
@@ -296,16 +299,16 @@ class LIFNetwork(UnrolledLIF):
         for w in self.hidden[1:]:
             currents, fired = spiking_layer(currents, w, spec.beta, spec.theta)
             if record is not None:
-                record.append(fired.permute(1, 2, 0, 3).reshape(steps, n, -1).to(w.dtype))
+                record.append(fired.permute(1, 2, 0, 3).reshape(steps, n, -1).to(first.dtype))
         # The readout's features, every step or (no record asked) the last only, as (T', n, K, w)
         # lying sample-major: the readout's (n, T', p_last) input is a view of them, no copy.
         last_only = not spec.every_step and record is None
-        h = lif_layer(currents, spec.beta, spec.theta, spec.features, last_only, True)
+        h = last_layer(currents, spec.beta, spec.theta, spec.features, last_only=last_only)
         if record is not None:  # the last layer's spikes too
             spikes = (
                 h
                 if spec.features == "spike"
-                else lif_layer(currents, spec.beta, spec.theta, "spike", False, True)
+                else last_layer(currents, spec.beta, spec.theta, "spike", last_only=False)
             )
             record.append(spikes.reshape(steps, n, -1))
         return h.reshape(h.shape[0], n, -1)

@@ -9,8 +9,8 @@ until backward.  Here a layer is one `torch.autograd.Function` over all steps:
   product over all (step, sample) rows computes beforehand.  It stores only the pre-reset
   membranes U (the spikes and the post-reset membranes are recomputed from them bit for bit).
   A hidden layer (`SpikingLayer`) writes its spikes as bytes and sums the next layer's
-  currents from their events (spike_product.py); the last layer (`LIFLayer`) returns the
-  readout features (spikes, membrane 1[r >= 0], or analog r).
+  currents from their events (spike_product.py), keeping the bytes for backward; the last
+  layer (`LastLayer`) returns the readout features (spikes, membrane 1[r >= 0], or analog r).
 * backward: a compiled reverse scan through the leak, the detached reset and the ATan
   surrogate gives dL/dI; a hidden layer first takes dL/dspikes and the next weights' gradient
   from the next layer's dL/dI (a dense product; event sums).  The first layer's currents are
@@ -37,6 +37,7 @@ import math
 import numpy as np
 import torch
 from numba import njit, prange
+from torch.autograd.function import once_differentiable
 
 from snnbench.models.scan import OUTPUT, SAMPLES_PER_BLOCK, Features, _set_threads
 from snnbench.models.spike_product import event_currents, event_weight_grad
@@ -183,69 +184,74 @@ def _backward_kernel(
 
 
 def _scan(
-    currents: torch.Tensor, beta, theta, output: Features, shape: tuple, layout: int, dtype=None
-) -> tuple[np.ndarray, torch.Tensor]:
+    currents: torch.Tensor,
+    beta: float,
+    theta: float,
+    output: Features,
+    shape: tuple[int, ...],
+    layout: int,
+    dtype: type[np.generic] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Runs the forward kernel on currents (K, T, n, w): (its output, of `shape` in `layout`
-    and of `dtype` (the currents' if None), the pre-reset membranes (K, T, n * w), all backward
-    needs)."""
+    and of `dtype` (the currents' if None), the pre-reset membranes (K, T, n * w))."""
     k, steps, n, width = currents.shape
     flat = currents.detach().contiguous().numpy().reshape(k, steps, n * width)
     real = flat.dtype.type
     membranes, out = np.empty_like(flat), np.empty(shape, dtype=dtype or flat.dtype)
     _set_threads()
     _forward_kernel(flat, width, real(beta), real(theta), OUTPUT[output], membranes, out, layout)
-    return out, torch.from_numpy(membranes)
+    return torch.from_numpy(out), torch.from_numpy(membranes)
 
 
-def _scan_back(ctx, grad: np.ndarray, layout: int) -> torch.Tensor:
-    """dL/dcurrents (K, T, n, w), by the reverse kernel from dL/doutput `grad` (in `layout`) and
-    the membranes ctx saved first, with the constants ctx holds."""
-    membranes = ctx.saved_tensors[0]
-    dtype = grad.dtype.type
+def _scan_back(
+    membranes: torch.Tensor,
+    grad: torch.Tensor,
+    layout: int,
+    beta: float,
+    theta: float,
+    output: Features,
+    width: int,
+) -> torch.Tensor:
+    """dL/dcurrents (K, T, n, w), by the reverse kernel from the membranes (K, T, n * w) and
+    dL/doutput `grad` (in `layout`)."""
+    g = grad.numpy()
+    real = g.dtype.type
     grad_in = np.empty_like(membranes.numpy())
+    scale = real(math.pi / 2 * ALPHA)
     _set_threads()
     _backward_kernel(
-        grad,
-        layout,
-        membranes.numpy(),
-        ctx.width,
-        dtype(ctx.beta),
-        dtype(ctx.theta),
-        OUTPUT[ctx.output],
-        dtype(math.pi / 2 * ALPHA),
-        grad_in,
+        g, layout, membranes.numpy(), width, real(beta), real(theta), OUTPUT[output], scale, grad_in
     )
     k, steps, size = membranes.shape
-    return torch.from_numpy(grad_in).view(k, steps, size // ctx.width, ctx.width)
+    return torch.from_numpy(grad_in).view(k, steps, size // width, width)
 
 
-class LIFLayer(torch.autograd.Function):
-    """One LIF layer over all steps: currents (K, T, n, w) -> spikes or readout features at
-    every step, or at the last step only (T' = 1: a last-step readout then never holds the other
-    steps' features, nor their (zero) gradients); as (K, T', n, w), or for the readout as
+class LastLayer(torch.autograd.Function):
+    """The last LIF layer over all steps: currents (K, T, n, w) -> the readout's features
+    (spikes, membrane or analog) at every step, or at the last step only (T' = 1: a last-step
+    readout then never holds the other steps' features, nor their (zero) gradients), as
     (T', n, K, w) lying sample-major (n, T', K, w) in memory: the readout's (n, T', K * w)
     input is then a view, not a copy, and its gradient comes back in that layout, where the
-    backward reads it."""
+    backward reads it.  It keeps the pre-reset membranes for backward."""
 
     @staticmethod
-    def forward(ctx, currents, beta, theta, output, last_only, readout):  # type: ignore[override]
+    def forward(ctx, currents, beta, theta, features, last_only):  # type: ignore[override]
         k, steps, n, width = currents.shape
-        kept = 1 if last_only else steps
-        shape = (n, kept, k, width) if readout else (k, kept, n, width)
-        layout = SAMPLE_MAJOR if readout else BRANCH_MAJOR
-        out, membranes = _scan(currents, beta, theta, output, shape, layout)
+        shape = (n, 1 if last_only else steps, k, width)
+        out, membranes = _scan(currents, beta, theta, features, shape, SAMPLE_MAJOR)
         ctx.save_for_backward(membranes)
-        ctx.beta, ctx.theta, ctx.output, ctx.width = beta, theta, output, width
-        ctx.readout = readout
-        return torch.from_numpy(out).transpose(0, 1) if readout else torch.from_numpy(out)
+        ctx.constants = beta, theta, features, width
+        return out.transpose(0, 1)
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
-        if ctx.readout and grad.transpose(0, 1).is_contiguous():
+        if grad.transpose(0, 1).is_contiguous():  # an every-step readout's, or a last step's
             grad, layout = grad.transpose(0, 1), SAMPLE_MAJOR
         else:
-            grad, layout = grad.contiguous(), TIME_MAJOR if ctx.readout else BRANCH_MAJOR
-        return _scan_back(ctx, grad.numpy(), layout), None, None, None, None, None
+            grad, layout = grad.contiguous(), TIME_MAJOR
+        (membranes,) = ctx.saved_tensors
+        return _scan_back(membranes, grad, layout, *ctx.constants), None, None, None, None
 
 
 class SpikingLayer(torch.autograd.Function):
@@ -253,43 +259,46 @@ class SpikingLayer(torch.autograd.Function):
     steps: currents (K, T, n, w) and the next layer's weights (K, w', w) -> the next layer's
     currents (K, T, n, w'), and the spikes (K, T, n, w) as bytes (not differentiable; for
     recording them).  The spikes never exist as floats: the scan writes them as bytes, which
-    the event sums read and backward keeps (a float copy would be written, read and converted,
-    4 bytes a spike each way)."""
+    the event sums read and backward keeps, with the pre-reset membranes and the next weights
+    (a float copy would be written, read and converted, 4 bytes a spike each way)."""
 
     @staticmethod
     def forward(ctx, currents, weights, beta, theta):  # type: ignore[override]
         k, steps, n, width = currents.shape
-        shape = (k, steps, n, width)
-        fired, membranes = _scan(currents, beta, theta, "spike", shape, BRANCH_MAJOR, np.uint8)
-        fired = torch.from_numpy(fired)
+        fired, membranes = _scan(
+            currents, beta, theta, "spike", currents.shape, BRANCH_MAJOR, np.uint8
+        )
         following = event_currents(fired.view(k, steps * n, width), weights)
         ctx.save_for_backward(membranes, fired, weights)
-        ctx.beta, ctx.theta, ctx.output, ctx.width = beta, theta, "spike", width
+        ctx.constants = beta, theta, "spike", width
         ctx.mark_non_differentiable(fired)
+        ctx.set_materialize_grads(False)  # no zero gradient of the spikes' size is made
         return following.view(k, steps, n, -1), fired
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor, _):  # type: ignore[override]
-        _, fired, weights = ctx.saved_tensors
+    @once_differentiable
+    def backward(ctx, grad: torch.Tensor | None, _):  # type: ignore[override]
+        membranes, fired, weights = ctx.saved_tensors
         k, steps, n, width = fired.shape
+        if grad is None:  # the next currents reached no loss
+            return None, None, None, None
         grad = grad.contiguous().view(k, steps * n, -1)
-        grad_spikes = torch.bmm(grad, weights).view(fired.shape)  # dense: no binary operand
-        grad_weights = event_weight_grad(fired.view(k, steps * n, width), grad)
-        return _scan_back(ctx, grad_spikes.numpy(), BRANCH_MAJOR), grad_weights, None, None
+        grad_currents = grad_weights = None
+        if ctx.needs_input_grad[0]:
+            grad_spikes = torch.bmm(grad, weights).view(fired.shape)  # dense: no binary operand
+            grad_currents = _scan_back(membranes, grad_spikes, BRANCH_MAJOR, *ctx.constants)
+        if ctx.needs_input_grad[1]:
+            grad_weights = event_weight_grad(fired.view(k, steps * n, width), grad)
+        return grad_currents, grad_weights, None, None
 
 
-def lif_layer(
-    currents: torch.Tensor,
-    beta: float,
-    theta: float,
-    output: Features,
-    last_only: bool = False,
-    readout: bool = False,
+def last_layer(
+    currents: torch.Tensor, beta: float, theta: float, features: Features, last_only: bool
 ) -> torch.Tensor:
-    """The layer's outputs, differentiable in `currents` (K, T, n, w): at every step, or with
-    last_only at the last step only (T' = 1); (K, T', n, w), or with readout (T', n, K, w)
-    lying sample-major (`LIFLayer`)."""
-    return LIFLayer.apply(currents, beta, theta, output, last_only, readout)
+    """The readout's features (T', n, K, w), lying sample-major, of the last LIF layer fed
+    `currents` (K, T, n, w): at every step, or with last_only at the last step only (T' = 1);
+    differentiable in `currents` (`LastLayer`)."""
+    return LastLayer.apply(currents, beta, theta, features, last_only)
 
 
 def spiking_layer(

@@ -105,7 +105,10 @@ def _event_weight_grad(fired, grad, grad_wt):  # pragma: no cover (compiled)
 
 
 def event_currents(fired: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """Currents (K, R, w) = fired (K, R, f) @ weights (K, w, f)^T, for spikes given as bytes."""
+    """Currents (K, R, w) = fired (K, R, f) @ weights (K, w, f)^T, for spikes given as bytes
+    0 or 1 (the kernels count them by adding them up)."""
+    if fired.dtype != torch.uint8:
+        raise TypeError(f"fired must be bytes (torch.uint8), not {fired.dtype}")
     weights_t = weights.detach().transpose(1, 2).contiguous().numpy()
     currents = np.empty((*fired.shape[:2], weights.shape[1]), dtype=weights_t.dtype)
     _set_threads()
@@ -115,7 +118,9 @@ def event_currents(fired: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
 
 def event_weight_grad(fired: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
     """dL/dweights (K, w, f) of `event_currents`, given dL/dcurrents grad (K, R, w): grad^T @
-    fired, as a transposed view."""
+    fired (bytes 0 or 1), as a transposed view."""
+    if fired.dtype != torch.uint8:
+        raise TypeError(f"fired must be bytes (torch.uint8), not {fired.dtype}")
     grad = grad.contiguous().numpy()
     grad_wt = np.empty((fired.shape[0], fired.shape[2], grad.shape[2]), dtype=grad.dtype)
     _set_threads()
