@@ -277,11 +277,10 @@ class SpikingLayer(torch.autograd.Function):
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, grad: torch.Tensor | None, _):  # type: ignore[override]
+    def backward(ctx, grad: torch.Tensor, _):  # type: ignore[override]
+        # runs only when the next currents have a gradient: the spikes never get one
         membranes, fired, weights = ctx.saved_tensors
         k, steps, n, width = fired.shape
-        if grad is None:  # the next currents reached no loss
-            return None, None, None, None
         grad = grad.contiguous().view(k, steps * n, -1)
         grad_currents = grad_weights = None
         if ctx.needs_input_grad[0]:

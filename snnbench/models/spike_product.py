@@ -104,25 +104,28 @@ def _event_weight_grad(fired, grad, grad_wt):  # pragma: no cover (compiled)
                 _accumulate(grad_wt[k, j], grad[k], picks, count)
 
 
-def event_currents(fired: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """Currents (K, R, w) = fired (K, R, f) @ weights (K, w, f)^T, for spikes given as bytes
-    0 or 1 (the kernels count them by adding them up)."""
+def _bytes(fired: torch.Tensor) -> np.ndarray:
+    """The spikes as the kernels read them: bytes 0 or 1, which they count by adding up."""
     if fired.dtype != torch.uint8:
         raise TypeError(f"fired must be bytes (torch.uint8), not {fired.dtype}")
+    return fired.numpy()
+
+
+def event_currents(fired: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Currents (K, R, w) = fired (K, R, f) @ weights (K, w, f)^T, for spikes given as bytes
+    0 or 1."""
     weights_t = weights.detach().transpose(1, 2).contiguous().numpy()
     currents = np.empty((*fired.shape[:2], weights.shape[1]), dtype=weights_t.dtype)
     _set_threads()
-    _event_currents(fired.numpy(), weights_t, currents)
+    _event_currents(_bytes(fired), weights_t, currents)
     return torch.from_numpy(currents)
 
 
 def event_weight_grad(fired: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
     """dL/dweights (K, w, f) of `event_currents`, given dL/dcurrents grad (K, R, w): grad^T @
     fired (bytes 0 or 1), as a transposed view."""
-    if fired.dtype != torch.uint8:
-        raise TypeError(f"fired must be bytes (torch.uint8), not {fired.dtype}")
     grad = grad.contiguous().numpy()
     grad_wt = np.empty((fired.shape[0], fired.shape[2], grad.shape[2]), dtype=grad.dtype)
     _set_threads()
-    _event_weight_grad(fired.numpy(), grad, grad_wt)
+    _event_weight_grad(_bytes(fired), grad, grad_wt)
     return torch.from_numpy(grad_wt).transpose(1, 2)
