@@ -206,3 +206,19 @@ def test_a_hidden_layer_gives_its_spikes_and_autograds_gradients_through_the_den
         strict=True,
     ):
         assert torch.allclose(mine, ref, rtol=1e-12, atol=1e-12 * float(ref.abs().max()))
+
+
+def test_a_hidden_layer_computes_only_the_gradients_asked_for():
+    """Currents that need no gradient get none, and the next weights' gradient is the same
+    bits as when both are asked for."""
+    g = torch.Generator().manual_seed(8)
+    currents = torch.randn(2, 4, 9, 5, generator=g) + 0.5
+    weights = torch.randn(2, 3, 5, generator=g, requires_grad=True)
+    upstream = torch.randn(2, 4, 9, 3, generator=g)
+    alone = torch.autograd.grad(spiking_layer(currents, weights, 0.9, 1.0)[0], weights, upstream)
+    both = torch.autograd.grad(
+        spiking_layer(currents.requires_grad_(), weights, 0.9, 1.0)[0],
+        (currents, weights),
+        upstream,
+    )
+    assert torch.equal(alone[0], both[1])
