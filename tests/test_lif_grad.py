@@ -208,9 +208,10 @@ def test_a_hidden_layer_gives_its_spikes_and_autograds_gradients_through_the_den
         assert torch.allclose(mine, ref, rtol=1e-12, atol=1e-12 * float(ref.abs().max()))
 
 
-def test_a_hidden_layer_computes_only_the_gradients_asked_for():
-    """Currents that need no gradient get none, and the next weights' gradient is the same
-    bits as when both are asked for."""
+def test_a_hidden_layer_gives_its_weights_gradient_when_its_currents_need_none():
+    """Backward keys each gradient on its own input's flag: with currents that need no
+    gradient, the next weights' gradient still comes out, the same bits as when both are
+    asked for (keyed on the currents' flag, it would be missing)."""
     g = torch.Generator().manual_seed(8)
     currents = torch.randn(2, 4, 9, 5, generator=g) + 0.5
     weights = torch.randn(2, 3, 5, generator=g, requires_grad=True)
